@@ -1,0 +1,1 @@
+"""Role models (intent, orchestrator, service) and their embedded fallbacks; built in the conversation issue."""

@@ -1,0 +1,1 @@
+"""The `fragrance-ai` command."""

@@ -1,0 +1,236 @@
+"""`fragrance-ai`: one command with sub-commands for every way of using the product.
+
+Exit codes: 0 success, 1 the work failed (bad catalog, missing index), 2 bad usage or
+bad input (typer's own convention for usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.errors import FragranceError
+from core.settings import get_settings
+
+app = typer.Typer(
+    name="fragrance-ai",
+    help="Fragrance AI: a Korean/English fragrance consultant. Search the catalog, ingest data, serve the API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure quality on the labelled evaluation sets.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure speed; results go to JSON and a PNG plot under bench/results.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Catalog CSV (format in the README). Default: the bundled starter catalog."),
+    ] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when a catalog has already been ingested.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) when any row is bad.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Validate a catalog and build or update the search index in FRAGRANCE_HOME.
+
+    Only new or changed perfumes are embedded again; removed ones leave the index.
+    """
+    from tools.search.ingest import ingest_catalog
+    from tools.search.store import CatalogStore
+
+    settings = get_settings()
+    if if_missing and CatalogStore(settings.catalog_db).exists():
+        meta = CatalogStore(settings.catalog_db).meta()
+        typer.echo(f"Index present in {settings.fragrance_home} ({meta.get('perfumes')} perfumes); skipping ingest.")
+        return
+    path = catalog or settings.catalog_path
+    try:
+        report = ingest_catalog(path, settings, progress=not quiet)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+    for problem in report.problems[:50]:
+        typer.secho(f"{path}: {problem}", fg=typer.colors.YELLOW, err=True)
+    if len(report.problems) > 50:
+        typer.secho(f"... and {len(report.problems) - 50} more bad rows.", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"Ingested {report.perfumes} perfumes from {path} into {settings.fragrance_home} "
+        f"({report.embedded} embedded, {report.unchanged} unchanged, {report.deleted} removed, "
+        f"{len(report.problems)} bad rows skipped) in {report.seconds:.1f} s."
+    )
+    if strict and report.problems:
+        raise fail(f"{len(report.problems)} bad rows in {path} (--strict).")
+
+
+def _load_engine() -> Any:
+    from tools.search.engine import SearchEngine
+
+    try:
+        return SearchEngine.load(get_settings())
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
+def _print_results(response: Any) -> None:
+    parsed = response.parsed
+    understood = {
+        k: v for k, v in parsed.to_dict().items() if v and k not in ("text", "language", "preferred_accords")
+    }
+    typer.secho(f"Understood: {json.dumps(understood, ensure_ascii=False)}", dim=True)
+    if not response.results:
+        typer.echo("No perfumes match." if parsed.language == "en" else "조건에 맞는 향수가 없습니다.")
+    for rank, r in enumerate(response.results, 1):
+        year = f" ({r.year})" if r.year else ""
+        typer.secho(f"{rank:>2}. {r.brand} - {r.name}{year}  [{r.id}]  score {r.score:.3f}", bold=True)
+        typer.echo(f"    accords: {', '.join(r.accords[:6])}")
+        typer.echo(f"    notes:   {', '.join(r.notes[:10])}")
+        typer.echo(f"    {r.reason}")
+    typer.secho(f"({response.took_ms:.1f} ms)", dim=True)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to look for, in Korean or English.")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100, help="How many results.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full response as JSON.")] = False,
+    search_type: Annotated[str, typer.Option("--type", help="hybrid (default) or similarity.")] = "hybrid",
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help='JSONL file, one {"query": ..., "top_k": ...} per line; JSON lines out.'),
+    ] = None,
+) -> None:
+    """Search the ingested catalog ("상큼한 로맨틱 봄 향수", "woody for men without oud")."""
+    if search_type not in ("hybrid", "similarity"):
+        raise fail("--type must be hybrid or similarity.", 2)
+    if batch is None and not (query and query.strip()):
+        raise fail("give a QUERY or --batch FILE.", 2)
+    if batch is not None:
+        requests = _read_batch(batch)
+        engine = _load_engine()
+        for item in requests:
+            response = engine.search_sync(item["query"], item["top_k"], search_type)  # type: ignore[arg-type]
+            line = {
+                "query": item["query"],
+                "results": [
+                    {"id": r.id, "brand": r.brand, "name": r.name, "score": r.score} for r in response.results
+                ],
+            }
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return
+    assert query is not None
+    if len(query) > get_settings().search_max_query_chars:
+        raise fail(f"the query is longer than {get_settings().search_max_query_chars} characters.", 2)
+    response = _load_engine().search_sync(query, top_k, search_type)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_results(response)
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    """Read and check every line before any search runs, so a bad line costs nothing."""
+    limit = get_settings().search_max_query_chars
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise fail(f"{path}: cannot read ({exc.strerror}).", 2) from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise fail(f"{path}: line {number}: not JSON ({exc.msg}).", 2) from None
+        query = item.get("query") if isinstance(item, dict) else None
+        if not isinstance(query, str) or not query.strip() or len(query) > limit:
+            raise fail(f'{path}: line {number}: "query" must be a non-empty string of at most {limit} characters.', 2)
+        top_k = item.get("top_k", 10)
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 100:
+            raise fail(f'{path}: line {number}: "top_k" must be a whole number from 1 to 100.', 2)
+        out.append({"query": query, "top_k": top_k})
+    return out
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs, /health, /ready)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "channels.rest.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@eval_app.command("search")
+def eval_search(
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="JSONL evaluation set (default: the bundled one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show_failures: Annotated[bool, typer.Option("--failures", help="List results that break a constraint.")] = False,
+) -> None:
+    """Precision@5 of hybrid search: the share of top-5 results meeting every constraint of their query."""
+    from tools.search.evaluation import DEFAULT_QUERIES, evaluate_search, load_eval_queries
+
+    engine = _load_engine()
+    try:
+        items = load_eval_queries(queries or DEFAULT_QUERIES)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    report = evaluate_search(engine, items)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"Catalog: {engine.index.size} perfumes; {len(items)} queries.")
+    for lang, value in report.by_language.items():
+        typer.echo(f"precision@5 [{lang}]: {value:.3f}  ({report.counts[lang]} queries)")
+    typer.secho(f"precision@5 [all]: {report.overall:.3f}", bold=True)
+    if show_failures:
+        for failure in report.failures:
+            typer.echo(f"- {failure}")
+
+
+@bench_app.command("search")
+def bench_search(
+    requests: Annotated[int, typer.Option(help="Requests in the measured load phase.")] = 3000,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+) -> None:
+    """Latency and throughput of POST /api/v1/search/semantic next to the in-process floor."""
+    from bench.search import run_search_benchmark
+
+    try:
+        run_search_benchmark(requests=requests, concurrency=concurrency, out_dir=out)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

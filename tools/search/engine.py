@@ -1,0 +1,444 @@
+"""Hybrid perfume search: hard filters, vector similarity, BM25 and preferences, fused.
+
+Ranking of one query:
+1. The parser's hard constraints (notes, exclusions, brand, gender, years, longevity,
+   sillage, explicit API filters) become a boolean mask over the whole catalog.
+2. Named accords, then each season/mood/occasion accord group, narrow the mask too, but
+   only while at least `top_k` perfumes remain: a preference never empties the answer.
+3. Survivors are scored by a weighted sum of cosine similarity (the whole catalog's
+   embeddings are in memory, so this is exact, not approximate-after-filter), BM25 over
+   names/notes/accords, how prominently they carry the preferred accords, and a small
+   popularity prior. If fewer than `top_k` perfumes meet every hard constraint, the rest
+   of the list is filled with the nearest misses, each saying what it misses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import bm25s
+import numpy as np
+
+from core.settings import Settings
+from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
+from tools.search.embeddings import Embedder, QueryEmbeddingBatcher
+from tools.search.lexicon import Lexicon, default_lexicon
+from tools.search.query import ParsedQuery, QueryParser
+from tools.search.store import CatalogStore, open_vectorstore
+from tools.search.text import key
+
+SearchType = Literal["similarity", "hybrid"]
+WEIGHTS = {"vector": 0.45, "lexical": 0.20, "preference": 0.25, "popularity": 0.10}
+_GENDER_OK = {"women": ("women", "unisex"), "men": ("men", "unisex"), "unisex": ("unisex",)}
+_KO_GENDER = {"women": "여성", "men": "남성", "unisex": "남녀공용"}
+
+
+@dataclass(slots=True)
+class SearchResult:
+    id: str
+    brand: str
+    name: str
+    year: int | None
+    gender: str | None
+    accords: list[str]
+    notes: list[str]
+    longevity: str | None
+    sillage: str | None
+    score: float
+    reason: str
+    price: float | None = None
+    currency: str | None = None
+    size_ml: float | None = None
+    stock: int | None = None
+    sample_data: bool = False
+    misses: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SearchResponse:
+    results: list[SearchResult]
+    parsed: ParsedQuery
+    search_type: SearchType
+    relaxed: list[str]
+    took_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": [r.to_dict() for r in self.results],
+            "parsed": self.parsed.to_dict(),
+            "search_type": self.search_type,
+            "relaxed": self.relaxed,
+            "took_ms": self.took_ms,
+        }
+
+
+def _doc_tokens(p: Perfume) -> list[str]:
+    tokens = key(p.brand).split() + key(p.name).split()
+    tokens += ["accord:" + key(a) for a in p.accords]
+    tokens += ["note:" + key(n) for n in p.notes]
+    return tokens
+
+
+class CatalogIndex:
+    """The ingested catalog held in memory as arrays, for filtering and exact scoring."""
+
+    def __init__(self, perfumes: list[Perfume], embeddings: np.ndarray) -> None:
+        self.perfumes = perfumes
+        self.size = len(perfumes)
+        self.embeddings = embeddings
+        self.by_id = {p.id: i for i, p in enumerate(perfumes)}
+        self.year = np.array([p.year if p.year else np.nan for p in perfumes], dtype=np.float32)
+        self.gender = np.array([p.gender or "" for p in perfumes], dtype=object)
+        self.longevity = np.array(
+            [LONGEVITY_LABELS.index(p.longevity) if p.longevity else -1 for p in perfumes], dtype=np.int8
+        )
+        self.sillage = np.array(
+            [SILLAGE_LABELS.index(p.sillage) if p.sillage else -1 for p in perfumes], dtype=np.int8
+        )
+        self.price = np.array([p.price if p.price is not None else np.nan for p in perfumes], dtype=np.float32)
+        self.stock = np.array([p.stock if p.stock is not None else -1 for p in perfumes], dtype=np.int32)
+        self.brands: dict[str, list[int]] = {}
+        self.notes: dict[str, list[int]] = {}
+        self.accord_weight: dict[str, np.ndarray] = {}
+        accord_rows: dict[str, list[tuple[int, float]]] = {}
+        for i, p in enumerate(perfumes):
+            self.brands.setdefault(p.brand, []).append(i)
+            for note in p.notes:
+                self.notes.setdefault(note, []).append(i)
+            for pos, accord in enumerate(p.accords):
+                # The first accord is the dominant one; later ones count a little less.
+                accord_rows.setdefault(accord, []).append((i, 1.0 - 0.08 * min(pos, 6)))
+        for accord, rows in accord_rows.items():
+            weights = np.zeros(self.size, dtype=np.float32)
+            idx, w = zip(*rows, strict=True)
+            weights[list(idx)] = w
+            self.accord_weight[accord] = weights
+        counts = np.array([p.rating_count or 0 for p in perfumes], dtype=np.float32)
+        top = float(np.log1p(counts).max()) or 1.0
+        self.popularity = np.log1p(counts) / top
+        self.bm25 = bm25s.BM25()
+        self.bm25.index([_doc_tokens(p) for p in perfumes], show_progress=False)
+
+    def mask_notes(self, notes: list[str]) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        for note in notes:
+            mask[self.notes.get(note, [])] = True
+        return mask
+
+    def mask_accord(self, accord: str) -> np.ndarray:
+        weights = self.accord_weight.get(accord)
+        return weights > 0 if weights is not None else np.zeros(self.size, dtype=bool)
+
+
+@dataclass(slots=True)
+class _Constraint:
+    label_en: str
+    label_ko: str
+    mask: np.ndarray
+
+
+class SearchEngine:
+    """Parses and ranks queries over one loaded `CatalogIndex`."""
+
+    def __init__(
+        self,
+        index: CatalogIndex,
+        embedder: Embedder,
+        lexicon: Lexicon,
+        vectorstore: Any = None,
+        cache_size: int = 4096,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.lexicon = lexicon
+        self.vectorstore = vectorstore
+        self.parser = QueryParser(lexicon, set(index.brands))
+        self.batcher = QueryEmbeddingBatcher(embedder, cache_size=cache_size)
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embedder | None = None) -> SearchEngine:
+        """Load what the last `ingest` wrote under FRAGRANCE_HOME."""
+        perfumes = CatalogStore(settings.catalog_db).load()
+        embedder = embedder or Embedder(settings.embedding_model_path(), settings.embedding_threads)
+        vectorstore = open_vectorstore(settings.chroma_dir, embedder, embedder.name)
+        stored = vectorstore.get(include=["embeddings"])
+        row_of = {pid: i for i, pid in enumerate(stored["ids"])}
+        missing = [p.id for p in perfumes if p.id not in row_of]
+        if missing:
+            from core.errors import IndexMissingError
+
+            raise IndexMissingError(
+                f"The search index lacks {len(missing)} perfumes of the catalog "
+                f"(first: {missing[0]}); run `fragrance-ai ingest` again."
+            )
+        matrix = np.asarray(stored["embeddings"], dtype=np.float32)
+        embeddings = matrix[[row_of[p.id] for p in perfumes]]
+        index = CatalogIndex(perfumes, embeddings)
+        return cls(index, embedder, default_lexicon(), vectorstore, settings.embedding_cache_size)
+
+    # -- public API ---------------------------------------------------------------------
+    def parse(self, query: str, filters: dict[str, Any] | None = None) -> ParsedQuery:
+        parsed = self.parser.parse(query)
+        if filters:
+            self._merge_filters(parsed, filters)
+        return parsed
+
+    async def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        search_type: SearchType = "hybrid",
+        filters: dict[str, Any] | None = None,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        parsed = self.parse(query, filters)
+        text = parsed.text if search_type == "similarity" else parsed.embedding_text()
+        vector = await self.batcher.embed(text)
+        results, relaxed = await asyncio.to_thread(self._rank, parsed, vector, top_k, search_type, filters)
+        return SearchResponse(results, parsed, search_type, relaxed, (time.perf_counter() - started) * 1000)
+
+    def search_sync(
+        self,
+        query: str,
+        top_k: int = 10,
+        search_type: SearchType = "hybrid",
+        filters: dict[str, Any] | None = None,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        parsed = self.parse(query, filters)
+        text = parsed.text if search_type == "similarity" else parsed.embedding_text()
+        vector = self.batcher.embed_sync(text)
+        results, relaxed = self._rank(parsed, vector, top_k, search_type, filters)
+        return SearchResponse(results, parsed, search_type, relaxed, (time.perf_counter() - started) * 1000)
+
+    def get(self, perfume_id: str) -> Perfume | None:
+        row = self.index.by_id.get(perfume_id)
+        return self.index.perfumes[row] if row is not None else None
+
+    # -- filters --------------------------------------------------------------------------
+    def _merge_filters(self, parsed: ParsedQuery, filters: dict[str, Any]) -> None:
+        """Explicit filters from the API join (and override) what the text said."""
+        lex = self.lexicon
+        for name in filters.get("notes") or []:
+            if (note := lex.canonical_note(name)) not in parsed.notes:
+                parsed.notes.append(note)
+        for name in filters.get("exclude_notes") or []:
+            if (note := lex.canonical_note(name)) not in parsed.exclude_notes:
+                parsed.exclude_notes.append(note)
+        for name in filters.get("accords") or []:
+            if (accord := lex.canonical_accord(name)) not in parsed.accords:
+                parsed.accords.append(accord)
+        for name in filters.get("exclude_accords") or []:
+            if (accord := lex.canonical_accord(name)) not in parsed.exclude_accords:
+                parsed.exclude_accords.append(accord)
+        if filters.get("brand"):
+            wanted = key(filters["brand"])
+            parsed.brands = [b for b in self.index.brands if key(b) == wanted] or [filters["brand"]]
+        if filters.get("gender"):
+            parsed.gender = filters["gender"]
+        for bound in ("year_min", "year_max"):
+            if filters.get(bound) is not None:
+                setattr(parsed, bound, int(filters[bound]))
+        if filters.get("longevity_min"):
+            parsed.longevity = list(LONGEVITY_LABELS[LONGEVITY_LABELS.index(filters["longevity_min"]) :])
+        if filters.get("sillage_min") or filters.get("sillage_max"):
+            lo = SILLAGE_LABELS.index(filters.get("sillage_min") or SILLAGE_LABELS[0])
+            hi = SILLAGE_LABELS.index(filters.get("sillage_max") or SILLAGE_LABELS[-1])
+            parsed.sillage = list(SILLAGE_LABELS[lo : hi + 1])
+
+    def _hard_constraints(self, parsed: ParsedQuery, filters: dict[str, Any] | None) -> list[_Constraint]:
+        ix, lex = self.index, self.lexicon
+        out: list[_Constraint] = []
+        for note in parsed.notes:
+            mask = ix.mask_notes([note])
+            if note.lower() in parsed.accords:  # a twin: the accord alone also qualifies
+                mask |= ix.mask_accord(note.lower())
+            out.append(_Constraint(note.lower(), lex.korean("note", note), mask))
+        if parsed.exclude_notes:
+            for note in parsed.exclude_notes:
+                out.append(
+                    _Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", ~ix.mask_notes([note]))
+                )
+        for accord in parsed.exclude_accords:
+            out.append(
+                _Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", ~ix.mask_accord(accord))
+            )
+        if parsed.brands:
+            mask = np.zeros(ix.size, dtype=bool)
+            for brand in parsed.brands:
+                mask[ix.brands.get(brand, [])] = True
+            out.append(_Constraint(" / ".join(parsed.brands), " / ".join(parsed.brands), mask))
+        if parsed.gender:
+            mask = np.isin(ix.gender, _GENDER_OK[parsed.gender])
+            out.append(_Constraint(f"for {parsed.gender}", _KO_GENDER[parsed.gender], mask))
+        if parsed.year_min is not None or parsed.year_max is not None:
+            lo = parsed.year_min if parsed.year_min is not None else -math.inf
+            hi = parsed.year_max if parsed.year_max is not None else math.inf
+            with np.errstate(invalid="ignore"):
+                mask = (ix.year >= lo) & (ix.year <= hi)
+            span = f"{parsed.year_min or ''}-{parsed.year_max or ''}"
+            out.append(_Constraint(f"year {span}", f"{span}년", mask))
+        if parsed.longevity:
+            ranks = [LONGEVITY_LABELS.index(x) for x in parsed.longevity]
+            out.append(_Constraint(parsed.longevity[0] if len(ranks) == 1 else "longevity " + "/".join(parsed.longevity), "지속력 " + "/".join(parsed.longevity), np.isin(ix.longevity, ranks)))
+        if parsed.sillage:
+            ranks = [SILLAGE_LABELS.index(x) for x in parsed.sillage]
+            out.append(_Constraint("sillage " + "/".join(parsed.sillage), "확산력 " + "/".join(parsed.sillage), np.isin(ix.sillage, ranks)))
+        if filters:
+            if filters.get("price_max") is not None:
+                with np.errstate(invalid="ignore"):
+                    out.append(_Constraint(f"under {filters['price_max']:g}", f"{filters['price_max']:g} 이하", ix.price <= float(filters["price_max"])))
+            if filters.get("in_stock"):
+                out.append(_Constraint("in stock", "재고 있음", ix.stock > 0))
+        return out
+
+    # -- ranking --------------------------------------------------------------------------
+    def _rank(
+        self,
+        parsed: ParsedQuery,
+        vector: np.ndarray,
+        top_k: int,
+        search_type: SearchType,
+        filters: dict[str, Any] | None,
+    ) -> tuple[list[SearchResult], list[str]]:
+        ix = self.index
+        hard = self._hard_constraints(parsed, filters if search_type == "hybrid" else filters)
+        similarity = ix.embeddings @ vector
+        if search_type == "similarity":
+            mask = np.ones(ix.size, dtype=bool)
+            for c in hard if filters else []:
+                mask &= c.mask
+            order = self._top(np.where(mask, similarity, -np.inf), top_k)
+            return [self._result(i, float(similarity[i]), parsed, [], []) for i in order if mask[i]], []
+
+        mask = np.ones(ix.size, dtype=bool)
+        for c in hard:
+            mask &= c.mask
+        relaxed: list[str] = []
+        groups = [[a] for a in parsed.accords] + parsed.preferred_accords
+        # Preferences narrow the candidates only while enough remain, in this order:
+        # named accords, the literal note of a note/accord twin, then mood/season groups.
+        stages: list[tuple[str, np.ndarray]] = []
+        for group in groups[: len(parsed.accords)]:
+            stages.append((group[0], ix.mask_accord(group[0])))
+        for note in parsed.notes:
+            if note.lower() in parsed.accords:
+                stages.append((f"note {note.lower()}", ix.mask_notes([note])))
+        for group in groups[len(parsed.accords) :]:
+            group_mask = np.zeros(ix.size, dtype=bool)
+            for accord in group:
+                group_mask |= ix.mask_accord(accord)
+            stages.append((" | ".join(group), group_mask))
+        for label, stage_mask in stages:
+            narrowed = mask & stage_mask
+            if int(narrowed.sum()) >= top_k:
+                mask = narrowed
+            else:
+                relaxed.append(label)
+
+        score = WEIGHTS["vector"] * similarity + WEIGHTS["popularity"] * ix.popularity
+        if groups:
+            preference = np.zeros(ix.size, dtype=np.float32)
+            for group in groups:
+                best = np.zeros(ix.size, dtype=np.float32)
+                for accord in group:
+                    weights = ix.accord_weight.get(accord)
+                    if weights is not None:
+                        np.maximum(best, weights, out=best)
+                preference += best
+            score += WEIGHTS["preference"] * preference / len(groups)
+        tokens = ["note:" + key(n) for n in parsed.notes] + ["accord:" + key(a) for a in parsed.accords]
+        tokens += [w for b in parsed.brands for w in key(b).split()] + parsed.keywords
+        if tokens:
+            lexical = ix.bm25.get_scores(tokens)
+            top = float(lexical.max())
+            if top > 0:
+                score += WEIGHTS["lexical"] * lexical / top
+
+        order = list(self._top(np.where(mask, score, -np.inf), top_k))
+        order = [i for i in order if mask[i]]
+        results = [self._result(i, float(score[i]), parsed, groups, []) for i in order]
+        if len(results) < top_k and hard:
+            # Fill with the nearest misses: fewest unmet hard constraints, then score.
+            unmet = np.zeros(ix.size, dtype=np.int16)
+            for c in hard:
+                unmet += ~c.mask
+            candidates = np.where(~mask)[0]
+            ranked = candidates[np.lexsort((-score[candidates], unmet[candidates]))][: top_k - len(results)]
+            for i in ranked:
+                misses = [c for c in hard if not c.mask[i]]
+                results.append(self._result(int(i), float(score[i]), parsed, groups, misses))
+        return results, relaxed
+
+    @staticmethod
+    def _top(scores: np.ndarray, k: int) -> np.ndarray:
+        k = min(k, scores.size)
+        part = np.argpartition(-scores, k - 1)[:k]
+        return part[np.argsort(-scores[part], kind="stable")]
+
+    def _result(
+        self, i: int, score: float, parsed: ParsedQuery, groups: list[list[str]], misses: list[_Constraint]
+    ) -> SearchResult:
+        p = self.index.perfumes[i]
+        return SearchResult(
+            id=p.id,
+            brand=p.brand,
+            name=p.name,
+            year=p.year,
+            gender=p.gender,
+            accords=p.accords,
+            notes=p.notes,
+            longevity=p.longevity,
+            sillage=p.sillage,
+            score=round(score, 4),
+            reason=self._reason(p, parsed, groups, misses),
+            price=p.price,
+            currency=p.currency,
+            size_ml=p.size_ml,
+            stock=p.stock,
+            sample_data=p.sample_data,
+            misses=[m.label_en for m in misses],
+        )
+
+    def _reason(self, p: Perfume, parsed: ParsedQuery, groups: list[list[str]], misses: list[_Constraint]) -> str:
+        ko = parsed.language == "ko"
+        lex = self.lexicon
+        matched: list[str] = []
+        for note in parsed.notes:
+            if note in p.notes:
+                matched.append(lex.korean("note", note) if ko else note.lower())
+        accords_seen: list[str] = []
+        for group in groups:
+            for accord in group:
+                if accord in p.accords and accord not in accords_seen:
+                    accords_seen.append(accord)
+                    break
+        for accord in accords_seen:
+            matched.append(f"{lex.korean('accord', accord)} 어코드" if ko else f"{accord} accord")
+        if parsed.brands and p.brand in parsed.brands:
+            matched.append(p.brand)
+        if parsed.gender and p.gender:
+            matched.append(_KO_GENDER[p.gender] if ko else f"for {p.gender}" if p.gender != "unisex" else "unisex")
+        if (parsed.year_min or parsed.year_max) and p.year:
+            matched.append(f"{p.year}년" if ko else str(p.year))
+        if parsed.longevity and p.longevity:
+            matched.append(f"지속력: {p.longevity}" if ko else p.longevity)
+        if parsed.sillage and p.sillage:
+            matched.append(f"확산력: {p.sillage}" if ko else f"{p.sillage} sillage")
+        for note in parsed.exclude_notes:
+            matched.append(f"{lex.korean('note', note)} 없음" if ko else f"no {note.lower()}")
+        if misses:
+            missed = ", ".join(m.label_ko if ko else m.label_en for m in misses)
+            prefix = "일치: " if ko else "matches: "
+            head = prefix + ", ".join(matched) + "; " if matched else ""
+            return head + (f"조건 미충족: {missed}" if ko else f"misses: {missed}")
+        if not matched:
+            return "검색어와 의미가 비슷한 향" if ko else "close in meaning to your query"
+        return ("일치: " if ko else "matches: ") + ", ".join(matched)

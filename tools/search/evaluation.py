@@ -1,0 +1,134 @@
+"""`fragrance-ai eval search`: precision@5 against constraints checkable on catalog metadata.
+
+Each evaluation query states constraints (notes present or absent, accords, gender,
+longevity, sillage, brand, years). A top-5 result counts only if it meets every one;
+a missing result counts as a miss, so returning fewer than five never helps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from core.errors import FragranceError
+from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
+from tools.search.engine import SearchEngine
+from tools.search.lexicon import Lexicon
+from tools.search.text import key
+
+DEFAULT_QUERIES = Path(__file__).resolve().parent / "data" / "eval_queries.jsonl"
+CONSTRAINT_KEYS = {
+    "notes_all", "notes_none", "accords_all", "accords_any", "accords_none", "gender",
+    "longevity_min", "sillage_min", "sillage_max", "brand", "year_min", "year_max",
+}
+K = 5
+
+
+@dataclass(slots=True)
+class EvalReport:
+    overall: float
+    by_language: dict[str, float]
+    counts: dict[str, int]
+    per_query: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "precision_at_5": self.overall,
+            "by_language": self.by_language,
+            "queries": self.counts,
+            "per_query": self.per_query,
+        }
+
+
+def load_eval_queries(path: Path) -> list[dict[str, Any]]:
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FragranceError(f"{path}: cannot read ({exc.strerror}).") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FragranceError(f"{path}: line {number}: not JSON ({exc.msg}).") from exc
+        unknown = set(item.get("constraints", {})) - CONSTRAINT_KEYS
+        if not item.get("query") or not item.get("constraints") or unknown:
+            raise FragranceError(
+                f"{path}: line {number}: needs a query and constraints"
+                + (f"; unknown constraint keys: {', '.join(sorted(unknown))}" if unknown else "")
+            )
+        items.append(item)
+    return items
+
+
+def broken_constraints(p: Perfume, constraints: dict[str, Any], lexicon: Lexicon) -> list[str]:
+    """The constraints `p` breaks (empty: it satisfies the query)."""
+    broken: list[str] = []
+    notes = set(p.notes)
+    accords = set(p.accords)
+    for n in constraints.get("notes_all", []):
+        if lexicon.canonical_note(n) not in notes:
+            broken.append(f"note {n} missing")
+    for n in constraints.get("notes_none", []):
+        if lexicon.canonical_note(n) in notes:
+            broken.append(f"note {n} present")
+    for a in constraints.get("accords_all", []):
+        if lexicon.canonical_accord(a) not in accords:
+            broken.append(f"accord {a} missing")
+    if any_of := constraints.get("accords_any"):
+        if not accords & {lexicon.canonical_accord(a) for a in any_of}:
+            broken.append(f"none of accords {any_of}")
+    for a in constraints.get("accords_none", []):
+        if lexicon.canonical_accord(a) in accords:
+            broken.append(f"accord {a} present")
+    if gender := constraints.get("gender"):
+        allowed = {"women": {"women", "unisex"}, "men": {"men", "unisex"}, "unisex": {"unisex"}}[gender]
+        if p.gender not in allowed:
+            broken.append(f"gender {p.gender} not {gender}")
+    if lo := constraints.get("longevity_min"):
+        if p.longevity is None or LONGEVITY_LABELS.index(p.longevity) < LONGEVITY_LABELS.index(lo):
+            broken.append(f"longevity {p.longevity} below {lo}")
+    if lo := constraints.get("sillage_min"):
+        if p.sillage is None or SILLAGE_LABELS.index(p.sillage) < SILLAGE_LABELS.index(lo):
+            broken.append(f"sillage {p.sillage} below {lo}")
+    if hi := constraints.get("sillage_max"):
+        if p.sillage is None or SILLAGE_LABELS.index(p.sillage) > SILLAGE_LABELS.index(hi):
+            broken.append(f"sillage {p.sillage} above {hi}")
+    if brand := constraints.get("brand"):
+        if key(p.brand) != key(brand):
+            broken.append(f"brand {p.brand} not {brand}")
+    if (lo := constraints.get("year_min")) is not None and (p.year is None or p.year < lo):
+        broken.append(f"year {p.year} before {lo}")
+    if (hi := constraints.get("year_max")) is not None and (p.year is None or p.year > hi):
+        broken.append(f"year {p.year} after {hi}")
+    return broken
+
+
+def evaluate_search(engine: SearchEngine, items: list[dict[str, Any]]) -> EvalReport:
+    per_query: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for item in items:
+        response = engine.search_sync(item["query"], top_k=K)
+        good = 0
+        for result in response.results[:K]:
+            perfume = engine.get(result.id)
+            assert perfume is not None
+            broken = broken_constraints(perfume, item["constraints"], engine.lexicon)
+            if broken:
+                failures.append(f"{item.get('id', '?')} {item['query']!r}: {perfume.brand} {perfume.name}: {'; '.join(broken)}")
+            else:
+                good += 1
+        per_query.append(
+            {"id": item.get("id"), "lang": item.get("lang"), "query": item["query"], "precision": good / K}
+        )
+    langs = sorted({q["lang"] for q in per_query if q["lang"]})
+    by_language = {lang: mean(q["precision"] for q in per_query if q["lang"] == lang) for lang in langs}
+    counts = {lang: sum(1 for q in per_query if q["lang"] == lang) for lang in langs}
+    overall = mean(q["precision"] for q in per_query) if per_query else 0.0
+    return EvalReport(overall, by_language, counts, per_query, failures)
