@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 eval_app = typer.Typer(help="Measure quality on the labelled evaluation sets.", no_args_is_help=True)
-bench_app = typer.Typer(help="Measure speed; results go to JSON and a PNG plot under bench/results.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Measure speed; results go to JSON and a PNG plot under bench/results.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 
@@ -87,9 +89,7 @@ def _load_engine() -> Any:
 
 def _print_results(response: Any) -> None:
     parsed = response.parsed
-    understood = {
-        k: v for k, v in parsed.to_dict().items() if v and k not in ("text", "language", "preferred_accords")
-    }
+    understood = {k: v for k, v in parsed.to_dict().items() if v and k not in ("text", "language", "preferred_accords")}
     typer.secho(f"Understood: {json.dumps(understood, ensure_ascii=False)}", dim=True)
     if not response.results:
         typer.echo("No perfumes match." if parsed.language == "en" else "조건에 맞는 향수가 없습니다.")
@@ -122,19 +122,17 @@ def search(
         requests = _read_batch(batch)
         engine = _load_engine()
         for item in requests:
-            response = engine.search_sync(item["query"], item["top_k"], search_type)  # type: ignore[arg-type]
+            response = engine.search_sync(item["query"], item["top_k"], search_type)
             line = {
                 "query": item["query"],
-                "results": [
-                    {"id": r.id, "brand": r.brand, "name": r.name, "score": r.score} for r in response.results
-                ],
+                "results": [{"id": r.id, "brand": r.brand, "name": r.name, "score": r.score} for r in response.results],
             }
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         return
     assert query is not None
     if len(query) > get_settings().search_max_query_chars:
         raise fail(f"the query is longer than {get_settings().search_max_query_chars} characters.", 2)
-    response = _load_engine().search_sync(query, top_k, search_type)  # type: ignore[arg-type]
+    response = _load_engine().search_sync(query, top_k, search_type)
     if as_json:
         typer.echo(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,8 +20,8 @@ from tools.search.engine import SearchEngine
 log = logging.getLogger(__name__)
 
 
-def _describe(error: dict[str, object]) -> str:
-    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")  # type: ignore[union-attr]
+def _describe(error: Any) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
     return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
 
 

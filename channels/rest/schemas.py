@@ -32,7 +32,9 @@ class SearchFilters(BaseModel):
     longevity_min: Longevity | None = None
     sillage_min: Sillage | None = None
     sillage_max: Sillage | None = None
-    price_max: float | None = Field(default=None, ge=0, description="Shop price ceiling (perfumes without a price fail).")
+    price_max: float | None = Field(
+        default=None, ge=0, description="Shop price ceiling (perfumes without a price fail)."
+    )
     in_stock: bool = False
 
     @model_validator(mode="after")

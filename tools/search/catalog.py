@@ -177,7 +177,26 @@ def parse_row(row: dict[str, str], id_col: str, name_col: str, lexicon: Lexicon)
     )
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def _columns(path: Path, header: list[str]) -> tuple[str, str]:
+    """The id and name columns of this file; a sentence naming what is missing otherwise."""
+    id_col = _first_column(header, ID_COLUMNS)
+    name_col = _first_column(header, NAME_COLUMNS)
+    missing = [
+        label
+        for label, present in (
+            ("id (or fragrantica_id)", id_col),
+            ("brand", "brand" in header),
+            ("perfume (or name)", name_col),
+        )
+        if not present
+    ]
+    if missing or id_col is None or name_col is None:
+        raise CatalogFormatError(f"{path}: line 1: missing required column(s): {', '.join(missing)}.")
+    return id_col, name_col
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """(line number, header, row) for every record; a broken file raises with its line."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -185,31 +204,28 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     with handle:
         reader = csv.DictReader(handle, strict=True)
         try:
-            header = reader.fieldnames
+            header = list(reader.fieldnames or [])
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CatalogFormatError(f"{path}: line 1: the header cannot be read ({exc}).") from exc
         if not header:
             raise CatalogFormatError(f"{path}: line 1: the file is empty; a header row is required.")
-        line = 1
+        _columns(path, header)
         while True:
-            start = reader.line_num + 1
+            line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise CatalogFormatError(
-                    f"{path}: line {start}: not UTF-8 text ({exc.reason})."
-                ) from exc
+                raise CatalogFormatError(f"{path}: line {line}: not UTF-8 text ({exc.reason}).") from exc
             except csv.Error as exc:
-                raise CatalogFormatError(f"{path}: line {start}: broken CSV ({exc}).") from exc
-            line = start
-            if None in row:  # more cells than header columns
+                raise CatalogFormatError(f"{path}: line {line}: broken CSV ({exc}).") from exc
+            extra = row.get(None)  # type: ignore[call-overload,unused-ignore]
+            if extra:
                 raise CatalogFormatError(
-                    f"{path}: line {line}: {len(header) + len(row[None])} cells but the header "
-                    f"has {len(header)} columns."  # type: ignore[index]
+                    f"{path}: line {line}: {len(header) + len(extra)} cells but the header has {len(header)} columns."
                 )
-            yield line, row
+            yield line, header, row
 
 
 def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
@@ -217,25 +233,12 @@ def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
     perfumes: list[Perfume] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    id_col = name_col = None
     rows_read = 0
-    for line, row in _rows(path):
-        if id_col is None:
-            header = list(row.keys())
-            id_col = _first_column(header, ID_COLUMNS)
-            name_col = _first_column(header, NAME_COLUMNS)
-            missing = [
-                label
-                for label, col in (("id (or fragrantica_id)", id_col), ("brand", "brand" if "brand" in header else None), ("perfume (or name)", name_col))
-                if col is None
-            ]
-            if missing:
-                raise CatalogFormatError(
-                    f"{path}: line 1: missing required column(s): {', '.join(missing)}."
-                )
+    for line, header, row in _rows(path):
+        id_col, name_col = _columns(path, header)
         rows_read += 1
         try:
-            perfume = parse_row(row, id_col, name_col or "perfume", lexicon)
+            perfume = parse_row(row, id_col, name_col, lexicon)
         except ValueError as exc:
             problems.append(RowProblem(line, str(exc)))
             continue
@@ -244,6 +247,6 @@ def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
             continue
         seen[perfume.id] = line
         perfumes.append(perfume)
-    if id_col is None:
+    if rows_read == 0:
         raise CatalogFormatError(f"{path}: line 2: the catalog has a header but no rows.")
     return CatalogReadResult(perfumes=perfumes, problems=problems, rows_read=rows_read)

@@ -9,6 +9,7 @@ which is what lets two CPU cores serve hundreds of searches a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -34,7 +35,7 @@ class Embedder(Embeddings):
         self.model_path = model_path
         self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         self.name = model_path.name if model_path.name != "model" else model_path.parent.name
-        self.dimension = int(self.model.get_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         return np.asarray(
@@ -113,7 +114,7 @@ class QueryEmbeddingBatcher:
             unique = list(dict.fromkeys(text for text, _ in batch))
             try:
                 vectors = await asyncio.to_thread(self.embedder.encode, unique)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            except Exception as exc:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -130,8 +131,6 @@ class QueryEmbeddingBatcher:
     async def close(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
             self._worker = None

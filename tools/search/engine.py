@@ -99,9 +99,7 @@ class CatalogIndex:
         self.longevity = np.array(
             [LONGEVITY_LABELS.index(p.longevity) if p.longevity else -1 for p in perfumes], dtype=np.int8
         )
-        self.sillage = np.array(
-            [SILLAGE_LABELS.index(p.sillage) if p.sillage else -1 for p in perfumes], dtype=np.int8
-        )
+        self.sillage = np.array([SILLAGE_LABELS.index(p.sillage) if p.sillage else -1 for p in perfumes], dtype=np.int8)
         self.price = np.array([p.price if p.price is not None else np.nan for p in perfumes], dtype=np.float32)
         self.stock = np.array([p.stock if p.stock is not None else -1 for p in perfumes], dtype=np.int32)
         self.brands: dict[str, list[int]] = {}
@@ -267,9 +265,7 @@ class SearchEngine:
                     _Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", ~ix.mask_notes([note]))
                 )
         for accord in parsed.exclude_accords:
-            out.append(
-                _Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", ~ix.mask_accord(accord))
-            )
+            out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", ~ix.mask_accord(accord)))
         if parsed.brands:
             mask = np.zeros(ix.size, dtype=bool)
             for brand in parsed.brands:
@@ -287,14 +283,32 @@ class SearchEngine:
             out.append(_Constraint(f"year {span}", f"{span}년", mask))
         if parsed.longevity:
             ranks = [LONGEVITY_LABELS.index(x) for x in parsed.longevity]
-            out.append(_Constraint(parsed.longevity[0] if len(ranks) == 1 else "longevity " + "/".join(parsed.longevity), "지속력 " + "/".join(parsed.longevity), np.isin(ix.longevity, ranks)))
+            out.append(
+                _Constraint(
+                    parsed.longevity[0] if len(ranks) == 1 else "longevity " + "/".join(parsed.longevity),
+                    "지속력 " + "/".join(parsed.longevity),
+                    np.isin(ix.longevity, ranks),
+                )
+            )
         if parsed.sillage:
             ranks = [SILLAGE_LABELS.index(x) for x in parsed.sillage]
-            out.append(_Constraint("sillage " + "/".join(parsed.sillage), "확산력 " + "/".join(parsed.sillage), np.isin(ix.sillage, ranks)))
+            out.append(
+                _Constraint(
+                    "sillage " + "/".join(parsed.sillage),
+                    "확산력 " + "/".join(parsed.sillage),
+                    np.isin(ix.sillage, ranks),
+                )
+            )
         if filters:
             if filters.get("price_max") is not None:
                 with np.errstate(invalid="ignore"):
-                    out.append(_Constraint(f"under {filters['price_max']:g}", f"{filters['price_max']:g} 이하", ix.price <= float(filters["price_max"])))
+                    out.append(
+                        _Constraint(
+                            f"under {filters['price_max']:g}",
+                            f"{filters['price_max']:g} 이하",
+                            ix.price <= float(filters["price_max"]),
+                        )
+                    )
             if filters.get("in_stock"):
                 out.append(_Constraint("in stock", "재고 있음", ix.stock > 0))
         return out
@@ -309,15 +323,19 @@ class SearchEngine:
         filters: dict[str, Any] | None,
     ) -> tuple[list[SearchResult], list[str]]:
         ix = self.index
-        hard = self._hard_constraints(parsed, filters if search_type == "hybrid" else filters)
         similarity = ix.embeddings @ vector
         if search_type == "similarity":
+            # Meaning only: the text's constraints are not applied, explicit filters are.
             mask = np.ones(ix.size, dtype=bool)
-            for c in hard if filters else []:
-                mask &= c.mask
-            order = self._top(np.where(mask, similarity, -np.inf), top_k)
-            return [self._result(i, float(similarity[i]), parsed, [], []) for i in order if mask[i]], []
+            if filters:
+                explicit = ParsedQuery(text=parsed.text, language=parsed.language)
+                self._merge_filters(explicit, filters)
+                for c in self._hard_constraints(explicit, filters):
+                    mask &= c.mask
+            top = self._top(np.where(mask, similarity, -np.inf), top_k)
+            return [self._result(int(i), float(similarity[i]), parsed, [], []) for i in top if mask[i]], []
 
+        hard = self._hard_constraints(parsed, filters)
         mask = np.ones(ix.size, dtype=bool)
         for c in hard:
             mask &= c.mask
@@ -358,12 +376,11 @@ class SearchEngine:
         tokens += [w for b in parsed.brands for w in key(b).split()] + parsed.keywords
         if tokens:
             lexical = ix.bm25.get_scores(tokens)
-            top = float(lexical.max())
-            if top > 0:
-                score += WEIGHTS["lexical"] * lexical / top
+            best = float(lexical.max())
+            if best > 0:
+                score += WEIGHTS["lexical"] * lexical / best
 
-        order = list(self._top(np.where(mask, score, -np.inf), top_k))
-        order = [i for i in order if mask[i]]
+        order = [int(i) for i in self._top(np.where(mask, score, -np.inf), top_k) if mask[i]]
         results = [self._result(i, float(score[i]), parsed, groups, []) for i in order]
         if len(results) < top_k and hard:
             # Fill with the nearest misses: fewest unmet hard constraints, then score.

@@ -21,8 +21,18 @@ from tools.search.text import key
 
 DEFAULT_QUERIES = Path(__file__).resolve().parent / "data" / "eval_queries.jsonl"
 CONSTRAINT_KEYS = {
-    "notes_all", "notes_none", "accords_all", "accords_any", "accords_none", "gender",
-    "longevity_min", "sillage_min", "sillage_max", "brand", "year_min", "year_max",
+    "notes_all",
+    "notes_none",
+    "accords_all",
+    "accords_any",
+    "accords_none",
+    "gender",
+    "longevity_min",
+    "sillage_min",
+    "sillage_max",
+    "brand",
+    "year_min",
+    "year_max",
 }
 K = 5
 
@@ -81,28 +91,34 @@ def broken_constraints(p: Perfume, constraints: dict[str, Any], lexicon: Lexicon
     for a in constraints.get("accords_all", []):
         if lexicon.canonical_accord(a) not in accords:
             broken.append(f"accord {a} missing")
-    if any_of := constraints.get("accords_any"):
-        if not accords & {lexicon.canonical_accord(a) for a in any_of}:
-            broken.append(f"none of accords {any_of}")
+    any_of = {lexicon.canonical_accord(a) for a in constraints.get("accords_any", [])}
+    if any_of and not accords & any_of:
+        broken.append(f"none of accords {sorted(any_of)}")
     for a in constraints.get("accords_none", []):
         if lexicon.canonical_accord(a) in accords:
             broken.append(f"accord {a} present")
-    if gender := constraints.get("gender"):
-        allowed = {"women": {"women", "unisex"}, "men": {"men", "unisex"}, "unisex": {"unisex"}}[gender]
-        if p.gender not in allowed:
-            broken.append(f"gender {p.gender} not {gender}")
-    if lo := constraints.get("longevity_min"):
-        if p.longevity is None or LONGEVITY_LABELS.index(p.longevity) < LONGEVITY_LABELS.index(lo):
-            broken.append(f"longevity {p.longevity} below {lo}")
-    if lo := constraints.get("sillage_min"):
-        if p.sillage is None or SILLAGE_LABELS.index(p.sillage) < SILLAGE_LABELS.index(lo):
-            broken.append(f"sillage {p.sillage} below {lo}")
-    if hi := constraints.get("sillage_max"):
-        if p.sillage is None or SILLAGE_LABELS.index(p.sillage) > SILLAGE_LABELS.index(hi):
-            broken.append(f"sillage {p.sillage} above {hi}")
-    if brand := constraints.get("brand"):
-        if key(p.brand) != key(brand):
-            broken.append(f"brand {p.brand} not {brand}")
+    gender = constraints.get("gender")
+    if (
+        gender
+        and p.gender not in {"women": {"women", "unisex"}, "men": {"men", "unisex"}, "unisex": {"unisex"}}[gender]
+    ):
+        broken.append(f"gender {p.gender} not {gender}")
+    for name, labels, below in (
+        ("longevity_min", LONGEVITY_LABELS, True),
+        ("sillage_min", SILLAGE_LABELS, True),
+        ("sillage_max", SILLAGE_LABELS, False),
+    ):
+        bound = constraints.get(name)
+        value = p.longevity if name.startswith("longevity") else p.sillage
+        if not bound:
+            continue
+        if value is None or (
+            labels.index(value) < labels.index(bound) if below else labels.index(value) > labels.index(bound)
+        ):
+            broken.append(f"{name.split('_')[0]} {value} {'below' if below else 'above'} {bound}")
+    brand = constraints.get("brand")
+    if brand and key(p.brand) != key(brand):
+        broken.append(f"brand {p.brand} not {brand}")
     if (lo := constraints.get("year_min")) is not None and (p.year is None or p.year < lo):
         broken.append(f"year {p.year} before {lo}")
     if (hi := constraints.get("year_max")) is not None and (p.year is None or p.year > hi):
@@ -121,7 +137,9 @@ def evaluate_search(engine: SearchEngine, items: list[dict[str, Any]]) -> EvalRe
             assert perfume is not None
             broken = broken_constraints(perfume, item["constraints"], engine.lexicon)
             if broken:
-                failures.append(f"{item.get('id', '?')} {item['query']!r}: {perfume.brand} {perfume.name}: {'; '.join(broken)}")
+                failures.append(
+                    f"{item.get('id', '?')} {item['query']!r}: {perfume.brand} {perfume.name}: {'; '.join(broken)}"
+                )
             else:
                 good += 1
         per_query.append(

@@ -43,9 +43,7 @@ def ingest_catalog(
     store = open_vectorstore(settings.chroma_dir, embedder, embedder.name)
 
     existing = store.get(include=["metadatas"])
-    known = {
-        pid: (meta or {}).get("hash") for pid, meta in zip(existing["ids"], existing["metadatas"], strict=True)
-    }
+    known = {pid: (meta or {}).get("hash") for pid, meta in zip(existing["ids"], existing["metadatas"], strict=True)}
     wanted = {p.id: p for p in result.perfumes}
     changed = [p for p in result.perfumes if known.get(p.id) != p.content_hash()]
     removed = [pid for pid in known if pid not in wanted]

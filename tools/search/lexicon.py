@@ -20,9 +20,7 @@ from tools.search.text import compact, is_korean, key
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 
-TermKind = Literal[
-    "note", "accord", "brand", "season", "mood", "occasion", "longevity", "sillage", "gender", "ignore"
-]
+TermKind = Literal["note", "accord", "brand", "season", "mood", "occasion", "longevity", "sillage", "gender", "ignore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,7 @@ class Lexicon:
 
     # -- catalog normalisation -------------------------------------------------------
     def canonical_note(self, raw: str) -> str:
-        """"Vanille" -> "Vanilla", "Agarwood (Oud)" -> "Oud", "Sicilian Lemon" -> "Lemon"."""
+        """ "Vanille" -> "Vanilla", "Agarwood (Oud)" -> "Oud", "Sicilian Lemon" -> "Lemon"."""
         cached = self._note_cache.get(raw)
         if cached is not None:
             return cached
@@ -103,9 +101,7 @@ def _words(entry: dict[str, Any]) -> list[str]:
     return out
 
 
-def _add_aliases(
-    lex: Lexicon, table: dict[str, list[str]], kind: TermKind, target: dict[str, str]
-) -> None:
+def _add_aliases(lex: Lexicon, table: dict[str, list[str]], kind: TermKind, target: dict[str, str]) -> None:
     for canonical, aliases in table.items():
         canonical = str(canonical)
         surfaces = [canonical, *(str(a) for a in (aliases or []))]

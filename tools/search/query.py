@@ -34,7 +34,7 @@ _EN_STOPWORDS = frozenset(
     look find show recommend recommendation recommendations suggest suggestions please can could
     would do does have has get give me more most very really quite bit little too so what which
     who whose good nice great best new recent notes note accord accords type kind one ones hi hello
-    thanks thank lot lots much many also just but not no""".split()
+    thanks thank lot lots much many also just but not no""".split()  # noqa: SIM905
 )
 
 _YEAR_RULES: list[tuple[re.Pattern[str], str]] = [
@@ -51,7 +51,12 @@ _YEAR_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})\s*년?\s*까지"), "max"),
     (re.compile(r"(\d{2,4})\s*년대"), "decade"),
     (re.compile(r"(?<![\d'])(?:19|20)?(\d0)'?s(?![a-z])|(?<![\d])(\d{2})(\d0)s(?![a-z])"), "decade_en"),
-    (re.compile(r"(?:in|launched in|released in|from the year)\s+(\d{4})(?!\d)|(\d{4})\s*년\s*(?:에|에\s*나온|출시|산)"), "exact"),
+    (
+        re.compile(
+            r"(?:in|launched in|released in|from the year)\s+(\d{4})(?!\d)|(\d{4})\s*년\s*(?:에|에\s*나온|출시|산)"
+        ),
+        "exact",
+    ),
 ]
 
 
@@ -82,9 +87,17 @@ class ParsedQuery:
 
     def has_constraints(self) -> bool:
         return bool(
-            self.notes or self.exclude_notes or self.accords or self.exclude_accords
-            or self.brands or self.gender or self.year_min or self.year_max
-            or self.longevity or self.sillage or self.preferred_accords
+            self.notes
+            or self.exclude_notes
+            or self.accords
+            or self.exclude_accords
+            or self.brands
+            or self.gender
+            or self.year_min
+            or self.year_max
+            or self.longevity
+            or self.sillage
+            or self.preferred_accords
         )
 
     def embedding_text(self) -> str:
@@ -142,7 +155,7 @@ class QueryParser:
 
     @staticmethod
     def _link_note_accord_twins(by_surface: dict[str, list[Term]], lexicon: Lexicon) -> None:
-        """"vanilla", "바닐라향", "가죽" name a note and the accord of the same name alike.
+        """ "vanilla", "바닐라향", "가죽" name a note and the accord of the same name alike.
 
         The lexicon lists some surfaces under only one of the two; linking them here
         makes every spelling behave the same. Generic notes ("Citrus Notes") are never
@@ -154,9 +167,13 @@ class QueryParser:
             kinds = {t.kind: t.value for t in terms}
             if "accord" in kinds and "note" not in kinds and kinds["accord"] in notes_by_lower:
                 terms.append(Term(surface, "note", notes_by_lower[kinds["accord"]]))
-            elif "note" in kinds and "accord" not in kinds and kinds["note"].lower() in accords:
-                if not _generic_note(kinds["note"]):
-                    terms.append(Term(surface, "accord", kinds["note"].lower()))
+            elif (
+                "note" in kinds
+                and "accord" not in kinds
+                and kinds["note"].lower() in accords
+                and not _generic_note(kinds["note"])
+            ):
+                terms.append(Term(surface, "accord", kinds["note"].lower()))
 
     @staticmethod
     def _cue_pattern(cues: tuple[str, ...], *, english: bool) -> re.Pattern[str] | None:
@@ -192,7 +209,7 @@ class QueryParser:
             common |= set(table)
         for brand in brands:
             surface = fold(brand)
-            if len(surface) < 4 or surface in common or " " not in surface and surface.isalpha() and len(surface) < 5:
+            if len(surface) < 4 or surface in common or (" " not in surface and surface.isalpha() and len(surface) < 5):
                 continue
             out.append(Term(brand, "brand", brand))
         return out
@@ -202,10 +219,7 @@ class QueryParser:
         folded = fold(text)
         language = "ko" if is_korean(text) else "en"
         parsed = ParsedQuery(text=text, language=language)
-        hits = [
-            _Hit(m.start(), m.end(), self._terms[m.group(0)])
-            for m in self._pattern.finditer(folded)
-        ]
+        hits = [_Hit(m.start(), m.end(), self._terms[m.group(0)]) for m in self._pattern.finditer(folded)]
         self._mark_negations(folded, hits)
         for hit in hits:
             self._apply(parsed, hit)
@@ -230,7 +244,9 @@ class QueryParser:
                 if not opened:
                     continue
                 between = folded[opened[-1] : hit.start]
-                if not _EN_SCOPE_RESET.search(between) and not self._hit_between(hits, opened[-1], hit.start, allow=negatable):
+                if not _EN_SCOPE_RESET.search(between) and not self._hit_between(
+                    hits, opened[-1], hit.start, allow=negatable
+                ):
                     hit.negated = True
         # Korean: a cue after an item (or after a list of items joined by connectors).
         if self._neg_after:

@@ -46,9 +46,7 @@ class CatalogStore:
     def replace(self, perfumes: Iterable[Perfume], meta: dict[str, object]) -> None:
         with closing(self._connect()) as conn, conn:
             conn.execute("DELETE FROM perfumes")
-            conn.executemany(
-                "INSERT INTO perfumes (id, data) VALUES (?, ?)", ((p.id, p.to_json()) for p in perfumes)
-            )
+            conn.executemany("INSERT INTO perfumes (id, data) VALUES (?, ?)", ((p.id, p.to_json()) for p in perfumes))
             conn.execute("DELETE FROM meta")
             conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
