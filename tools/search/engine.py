@@ -376,9 +376,9 @@ class SearchEngine:
         tokens += [w for b in parsed.brands for w in key(b).split()] + parsed.keywords
         if tokens:
             lexical = ix.bm25.get_scores(tokens)
-            best = float(lexical.max())
-            if best > 0:
-                score += WEIGHTS["lexical"] * lexical / best
+            peak = float(lexical.max())
+            if peak > 0:
+                score += WEIGHTS["lexical"] * lexical / peak
 
         order = [int(i) for i in self._top(np.where(mask, score, -np.inf), top_k) if mask[i]]
         results = [self._result(i, float(score[i]), parsed, groups, []) for i in order]
