@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from channels.rest.routes import health, search
 from core.errors import FragranceError
@@ -57,6 +58,10 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         message = "; ".join(_describe(e) for e in errors)
         detail = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
         return JSONResponse(status_code=422, content={"message": message, "detail": detail})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"message": str(exc.detail)}, headers=exc.headers)
 
     app.include_router(health.router)
     app.include_router(search.router, prefix="/api/v1")

@@ -29,6 +29,9 @@ class Embedder(Embeddings):
     def __init__(self, model_path: Path, threads: int = 0) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a weights bar on every CLI call is noise
 
         if threads:
             torch.set_num_threads(threads)

@@ -26,6 +26,10 @@ _EN_SCOPE_RESET = re.compile(
 _KO_CONNECTOR = re.compile(
     r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도)?\s*[,/·]?\s*$"
 )
+_KO_CUE_PREFIX = (
+    r"^\s*(?:향|노트|냄새|향기|계열|느낌|성분)?\s*(?:이|가|은|는|을|를|도|만|이나|나)?\s*"
+    r"(?:(?:너무|좀|별로|절대|전혀|많이|진짜|정말|아예|꼭)\s*)?"
+)
 _KO_NOT_SWEET = re.compile(r"(?:달|달달하|달콤하|스윗하)지\s*않|안\s*달(?:고|달한|콤한|은|아요)|덜\s*달")
 _EN_STOPWORDS = frozenset(
     """a an the and or of for to with without in on at by from is are be was were i me my we you
@@ -182,7 +186,9 @@ class QueryParser:
         alts = sorted({fold(c) for c in cues}, key=len, reverse=True)
         if english:
             return re.compile("|".join(rf"(?<![a-z]){re.escape(c)}(?![a-z])" for c in alts))
-        return re.compile("|".join(re.escape(c) for c in alts))
+        # Korean: the cue must follow the item at once, a particle or an adverb aside
+        # ("바닐라는 빼고", "바닐라 향이 안 나는", "바닐라는 너무 싫어"), never a clause later.
+        return re.compile(_KO_CUE_PREFIX + "(?:" + "|".join(re.escape(c) for c in alts) + ")")
 
     @staticmethod
     def _resolve_brands(terms: list[Term], brands: set[str], lexicon: Lexicon) -> list[Term]:
@@ -260,7 +266,7 @@ class QueryParser:
                 last = negatable[group_end]
                 following = [h.start for h in hits if h.start >= last.end]
                 tail = folded[last.end : min(following) if following else len(folded)]
-                if self._neg_after.search(tail[:14]):
+                if self._neg_after.search(tail):
                     for hit in negatable[index : group_end + 1]:
                         hit.negated = True
                 index = group_end + 1
