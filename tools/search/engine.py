@@ -22,10 +22,11 @@ from typing import Any, Literal
 
 import bm25s
 import numpy as np
+import threadpoolctl
 
 from core.settings import Settings
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
-from tools.search.embeddings import Embedder, QueryEmbeddingBatcher
+from tools.search.embeddings import Embedder, QueryEmbeddingBatcher, embedder_for
 from tools.search.lexicon import Lexicon, default_lexicon
 from tools.search.query import ParsedQuery, QueryParser
 from tools.search.store import CatalogStore, open_vectorstore
@@ -34,6 +35,7 @@ from tools.search.text import key
 SearchType = Literal["similarity", "hybrid"]
 WEIGHTS = {"vector": 0.45, "lexical": 0.20, "preference": 0.25, "popularity": 0.10}
 _GENDER_OK = {"women": ("women", "unisex"), "men": ("men", "unisex"), "unisex": ("unisex",)}
+GENDER_CODES = {"": 0, "women": 1, "men": 2, "unisex": 3}
 _KO_GENDER = {"women": "여성", "men": "남성", "unisex": "남녀공용"}
 
 
@@ -95,24 +97,27 @@ class CatalogIndex:
         self.embeddings = embeddings
         self.by_id = {p.id: i for i, p in enumerate(perfumes)}
         self.year = np.array([p.year if p.year else np.nan for p in perfumes], dtype=np.float32)
-        self.gender = np.array([p.gender or "" for p in perfumes], dtype=object)
+        self.gender = np.array([GENDER_CODES.get(p.gender or "", 0) for p in perfumes], dtype=np.int8)
         self.longevity = np.array(
             [LONGEVITY_LABELS.index(p.longevity) if p.longevity else -1 for p in perfumes], dtype=np.int8
         )
         self.sillage = np.array([SILLAGE_LABELS.index(p.sillage) if p.sillage else -1 for p in perfumes], dtype=np.int8)
         self.price = np.array([p.price if p.price is not None else np.nan for p in perfumes], dtype=np.float32)
         self.stock = np.array([p.stock if p.stock is not None else -1 for p in perfumes], dtype=np.int32)
-        self.brands: dict[str, list[int]] = {}
-        self.notes: dict[str, list[int]] = {}
+        brands: dict[str, list[int]] = {}
+        notes: dict[str, list[int]] = {}
         self.accord_weight: dict[str, np.ndarray] = {}
         accord_rows: dict[str, list[tuple[int, float]]] = {}
         for i, p in enumerate(perfumes):
-            self.brands.setdefault(p.brand, []).append(i)
+            brands.setdefault(p.brand, []).append(i)
             for note in p.notes:
-                self.notes.setdefault(note, []).append(i)
+                notes.setdefault(note, []).append(i)
             for pos, accord in enumerate(p.accords):
                 # The first accord is the dominant one; later ones count a little less.
                 accord_rows.setdefault(accord, []).append((i, 1.0 - 0.08 * min(pos, 6)))
+        # Row numbers as arrays: indexing a mask with an array is ~20x faster than with a list.
+        self.brands = {b: np.asarray(rows, dtype=np.int32) for b, rows in brands.items()}
+        self.notes = {n: np.asarray(rows, dtype=np.int32) for n, rows in notes.items()}
         for accord, rows in accord_rows.items():
             weights = np.zeros(self.size, dtype=np.float32)
             idx, w = zip(*rows, strict=True)
@@ -127,7 +132,9 @@ class CatalogIndex:
     def mask_notes(self, notes: list[str]) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)
         for note in notes:
-            mask[self.notes.get(note, [])] = True
+            rows = self.notes.get(note)
+            if rows is not None:
+                mask[rows] = True
         return mask
 
     def mask_accord(self, accord: str) -> np.ndarray:
@@ -163,8 +170,10 @@ class SearchEngine:
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> SearchEngine:
         """Load what the last `ingest` wrote under FRAGRANCE_HOME."""
+        if settings.blas_threads:
+            threadpoolctl.threadpool_limits(limits=settings.blas_threads, user_api="blas")
         perfumes = CatalogStore(settings.catalog_db).load()
-        embedder = embedder or Embedder(settings.embedding_model_path(), settings.embedding_threads)
+        embedder = embedder or embedder_for(settings)
         vectorstore = open_vectorstore(settings.chroma_dir, embedder, embedder.name)
         stored = vectorstore.get(include=["embeddings"])
         row_of = {pid: i for i, pid in enumerate(stored["ids"])}
@@ -269,10 +278,12 @@ class SearchEngine:
         if parsed.brands:
             mask = np.zeros(ix.size, dtype=bool)
             for brand in parsed.brands:
-                mask[ix.brands.get(brand, [])] = True
+                rows = ix.brands.get(brand)
+                if rows is not None:
+                    mask[rows] = True
             out.append(_Constraint(" / ".join(parsed.brands), " / ".join(parsed.brands), mask))
         if parsed.gender:
-            mask = np.isin(ix.gender, _GENDER_OK[parsed.gender])
+            mask = np.isin(ix.gender, [GENDER_CODES[g] for g in _GENDER_OK[parsed.gender]])
             out.append(_Constraint(f"for {parsed.gender}", _KO_GENDER[parsed.gender], mask))
         if parsed.year_min is not None or parsed.year_max is not None:
             lo = parsed.year_min if parsed.year_min is not None else -math.inf
@@ -323,8 +334,8 @@ class SearchEngine:
         filters: dict[str, Any] | None,
     ) -> tuple[list[SearchResult], list[str]]:
         ix = self.index
-        similarity = ix.embeddings @ vector
         if search_type == "similarity":
+            similarity = ix.embeddings @ vector
             # Meaning only: the text's constraints are not applied, explicit filters are.
             mask = np.ones(ix.size, dtype=bool)
             if filters:
@@ -361,38 +372,55 @@ class SearchEngine:
             else:
                 relaxed.append(label)
 
-        score = WEIGHTS["vector"] * similarity + WEIGHTS["popularity"] * ix.popularity
-        if groups:
-            preference = np.zeros(ix.size, dtype=np.float32)
-            for group in groups:
-                best = np.zeros(ix.size, dtype=np.float32)
-                for accord in group:
-                    weights = ix.accord_weight.get(accord)
-                    if weights is not None:
-                        np.maximum(best, weights, out=best)
-                preference += best
-            score += WEIGHTS["preference"] * preference / len(groups)
         tokens = ["note:" + key(n) for n in parsed.notes] + ["accord:" + key(a) for a in parsed.accords]
         tokens += [w for b in parsed.brands for w in key(b).split()] + parsed.keywords
+        lexical = None
         if tokens:
             lexical = ix.bm25.get_scores(tokens)
             peak = float(lexical.max())
-            if peak > 0:
-                score += WEIGHTS["lexical"] * lexical / peak
+            lexical = lexical / peak if peak > 0 else None
 
-        order = [int(i) for i in self._top(np.where(mask, score, -np.inf), top_k) if mask[i]]
-        results = [self._result(i, float(score[i]), parsed, groups, []) for i in order]
+        # Score only the candidates: a filtered query touches a few hundred rows, not 38k.
+        rows = np.flatnonzero(mask)
+        scores = self._score(rows, vector, groups, lexical)
+        top = self._top(scores, top_k) if rows.size else np.zeros(0, dtype=np.int64)
+        results = [self._result(int(rows[j]), float(scores[j]), parsed, groups, []) for j in top]
         if len(results) < top_k and hard:
             # Fill with the nearest misses: fewest unmet hard constraints, then score.
+            everything = self._score(None, vector, groups, lexical)
             unmet = np.zeros(ix.size, dtype=np.int16)
             for c in hard:
                 unmet += ~c.mask
-            candidates = np.where(~mask)[0]
-            ranked = candidates[np.lexsort((-score[candidates], unmet[candidates]))][: top_k - len(results)]
+            candidates = np.flatnonzero(~mask)
+            ranked = candidates[np.lexsort((-everything[candidates], unmet[candidates]))][: top_k - len(results)]
             for i in ranked:
                 misses = [c for c in hard if not c.mask[i]]
-                results.append(self._result(int(i), float(score[i]), parsed, groups, misses))
+                results.append(self._result(int(i), float(everything[i]), parsed, groups, misses))
         return results, relaxed
+
+    def _score(
+        self, rows: np.ndarray | None, vector: np.ndarray, groups: list[list[str]], lexical: np.ndarray | None
+    ) -> np.ndarray:
+        """Fused score of `rows` (all perfumes when None), in the order given."""
+        ix = self.index
+
+        def take(values: np.ndarray) -> np.ndarray:
+            return values if rows is None else values[rows]
+
+        score = WEIGHTS["vector"] * (take(ix.embeddings) @ vector) + WEIGHTS["popularity"] * take(ix.popularity)
+        if groups:
+            preference = np.zeros(score.shape[0], dtype=np.float32)
+            for group in groups:
+                best = np.zeros(score.shape[0], dtype=np.float32)
+                for accord in group:
+                    weights = ix.accord_weight.get(accord)
+                    if weights is not None:
+                        np.maximum(best, take(weights), out=best)
+                preference += best
+            score += WEIGHTS["preference"] * preference / len(groups)
+        if lexical is not None:
+            score += WEIGHTS["lexical"] * take(lexical)
+        return score
 
     @staticmethod
     def _top(scores: np.ndarray, k: int) -> np.ndarray:

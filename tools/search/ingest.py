@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from core.settings import Settings
 from tools.search.catalog import RowProblem, read_catalog
-from tools.search.embeddings import Embedder
+from tools.search.embeddings import Embedder, embedder_for
 from tools.search.lexicon import default_lexicon
 from tools.search.store import CatalogStore, open_vectorstore
 
@@ -39,7 +39,7 @@ def ingest_catalog(
     """
     started = time.perf_counter()
     result = read_catalog(catalog, default_lexicon())
-    embedder = embedder or Embedder(settings.embedding_model_path(), settings.embedding_threads)
+    embedder = embedder or embedder_for(settings)
     store = open_vectorstore(settings.chroma_dir, embedder, embedder.name)
 
     existing = store.get(include=["metadatas"])

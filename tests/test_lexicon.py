@@ -1,0 +1,181 @@
+"""Text folding, note/accord canonicalisation, Korean names and the trie matcher."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+from tools.search.lexicon import Lexicon
+from tools.search.text import compact, fold, is_korean, key, split_list, trie_pattern
+
+HANGUL_ONLY = re.compile(r"^[\uac00-\ud7a3 ]+$")
+
+
+# -- text.fold / key / compact ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("  Eau   D'Hadrien  ", "eau d'hadrien"),
+        ("Eau d\u2019Hadrien", "eau d'hadrien"),  # typographic apostrophe
+        ("Crème Brûlée", "creme brulee"),
+        ("ROSE\tDE\nMAI", "rose de mai"),
+        ("장미  향수", "장미 향수"),
+    ],
+)
+def test_fold(raw: str, folded: str) -> None:
+    assert fold(raw) == folded
+
+
+def test_fold_keeps_hangul_syllables_composed() -> None:
+    # NFKD splits 장 into jamo; fold must put the syllables back together.
+    folded = fold("샤넬 넘버파이브")
+    assert folded == "샤넬 넘버파이브"
+    assert unicodedata.is_normalized("NFC", folded)
+    assert is_korean(folded)
+
+
+def test_key_ignores_punctuation_and_case() -> None:
+    assert key("Eau d'Hadrien") == key("EAU D HADRIEN") == "eau d hadrien"
+    assert key("Rose, Oud!") == "rose oud"
+    assert key("  L'Ombre dans l'Eau ") == "l ombre dans l eau"
+
+
+def test_compact_makes_brand_spellings_agree() -> None:
+    assert compact("Dolce&Gabbana") == compact("Dolce Gabbana") == compact("dolce & gabbana") == "dolcegabbana"
+    assert compact("Jo Malone London") == "jomalonelondon"
+    assert compact("조 말론") == compact("조말론") == "조말론"
+
+
+def test_is_korean_and_split_list() -> None:
+    assert is_korean("rose 향수")
+    assert not is_korean("rose perfume")
+    assert split_list(" Rose, ,Oud ,") == ["Rose", "Oud"]
+    assert split_list("") == []
+    assert split_list(None) == []
+
+
+# -- canonical names ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("Vanille", "Vanilla"),
+        ("Agarwood (Oud)", "Oud"),
+        ("vetyver", "Vetiver"),
+        ("oak moss", "Oakmoss"),
+        ("Sicilian Lemon", "Lemon"),
+        ("Bulgarian Rose", "Rose"),
+        ("Damask Rose", "Rose"),
+        ("Atlas Cedar", "Cedar"),
+        ("Jasmine Sambac", "Jasmine"),
+        ("Orange Blossom", "Orange Blossom"),  # a distinct material, not Orange
+        ("Pink Pepper", "Pink Pepper"),  # a distinct material, not Pepper
+        ("White Musk", "White Musk"),  # a distinct material, not Musk
+        ("Rosewood", "Rosewood"),  # a wood, not Rose
+        ("  BERGAMOT ", "Bergamot"),
+    ],
+)
+def test_canonical_note(lexicon: Lexicon, raw: str, canonical: str) -> None:
+    assert lexicon.canonical_note(raw) == canonical
+
+
+def test_unknown_note_keeps_a_tidy_title_case_name(lexicon: Lexicon) -> None:
+    assert lexicon.canonical_note("  glacier   MOONDUST ") == "Glacier Moondust"
+    assert lexicon.canonical_note("glacier moondust") == "Glacier Moondust"
+
+
+def test_canonical_note_is_idempotent(lexicon: Lexicon) -> None:
+    for raw in ("Vanille", "Agarwood (Oud)", "oak moss", "Sicilian Lemon", "glacier moondust"):
+        once = lexicon.canonical_note(raw)
+        assert lexicon.canonical_note(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("Woody", "woody"),
+        ("woodsy", "woody"),
+        ("citrusy", "citrus"),
+        ("  Fresh   Spicy ", "fresh spicy"),
+        ("White Floral", "white floral"),
+        ("Unheard Of", "unheard of"),  # unknown accords are folded, not dropped
+    ],
+)
+def test_canonical_accord(lexicon: Lexicon, raw: str, canonical: str) -> None:
+    assert lexicon.canonical_accord(raw) == canonical
+
+
+# -- Korean display names -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("note", "Bergamot"),
+        ("note", "Rose"),
+        ("note", "Vanilla"),
+        ("note", "Oud"),
+        ("accord", "woody"),
+        ("accord", "sweet"),
+    ],
+)
+def test_korean_display_name_is_hangul(lexicon: Lexicon, kind: str, value: str) -> None:
+    name = lexicon.korean(kind, value)
+    assert name != value
+    assert HANGUL_ONLY.match(name), name
+
+
+def test_korean_name_of_unknown_value_is_the_english_one(lexicon: Lexicon) -> None:
+    assert lexicon.korean("note", "Glacier Moondust") == "Glacier Moondust"
+
+
+def test_every_korean_display_name_is_hangul(lexicon: Lexicon) -> None:
+    assert lexicon.korean_names
+    bad = {k: v for k, v in lexicon.korean_names.items() if not is_korean(v)}
+    assert not bad
+
+
+# -- trie_pattern -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rose_pattern() -> re.Pattern[str]:
+    return re.compile(trie_pattern(["rose", "rosewood", "rose de mai", "장미", "장미향", "d&g"]))
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("rose", ["rose"]),
+        ("a rose.", ["rose"]),
+        ("rosewood", ["rosewood"]),  # the longest word wins
+        ("rose de mai", ["rose de mai"]),
+        ("rose and rosewood", ["rose", "rosewood"]),
+        ("primrose", []),  # no match inside an English word
+        ("roses", []),
+        ("rosewoods", []),
+        ("장미향이 좋아요", ["장미향"]),  # Korean matches with a particle attached
+        ("장미가", ["장미"]),
+        ("d&g light blue", ["d&g"]),  # regex metacharacters are escaped
+    ],
+)
+def test_trie_pattern_semantics(rose_pattern: re.Pattern[str], text: str, matches: list[str]) -> None:
+    assert [m.group(0) for m in rose_pattern.finditer(text)] == matches
+
+
+def test_trie_pattern_without_english_boundaries_matches_substrings() -> None:
+    pattern = re.compile(trie_pattern(["rose"], english_boundary=False))
+    assert [m.group(0) for m in pattern.finditer("primrose")] == ["rose"]
+
+
+def test_trie_pattern_equals_plain_alternation_on_lexicon_words(lexicon: Lexicon) -> None:
+    """The trie must find exactly what a longest-first alternation with the same
+    boundaries finds, over the real lexicon vocabulary."""
+    words = sorted({fold(t.surface) for t in lexicon.terms if t.kind in ("note", "accord")})
+    trie = re.compile(trie_pattern(words))
+
+    def bounded(word: str) -> str:
+        head = r"(?<![a-z0-9])" if word[0].isascii() and word[0].isalnum() else ""
+        tail = r"(?![a-z0-9])" if word[-1].isascii() and word[-1].isalnum() else ""
+        return head + re.escape(word) + tail
+
+    flat = re.compile("|".join(bounded(w) for w in sorted(words, key=len, reverse=True)))
+    text = fold("rosewood and rose de mai, sandalwood; orange blossom 장미향이 바닐라가 오크모스 cedarwood vanilla-ish")
+    assert [m.group(0) for m in trie.finditer(text)] == [m.group(0) for m in flat.finditer(text)]
