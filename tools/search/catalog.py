@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -195,37 +196,46 @@ def _columns(path: Path, header: list[str]) -> tuple[str, str]:
     return id_col, name_col
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, str]]]:
-    """(line number, header, row) for every record; a broken file raises with its line."""
+def _decode(path: Path) -> str:
+    """The file as text; a byte that is not UTF-8 is reported with its line."""
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        raw = path.read_bytes()
     except OSError as exc:
         raise CatalogFormatError(f"{path}: cannot open the catalog ({exc.strerror}).") from exc
-    with handle:
-        reader = csv.DictReader(handle, strict=True)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CatalogFormatError(
+            f"{path}: line {line}: not UTF-8 text ({exc.reason}); save the file as UTF-8."
+        ) from exc
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """(line number, header, row) for every record; a broken file raises with its line."""
+    reader = csv.DictReader(io.StringIO(_decode(path), newline=""), strict=True)
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise CatalogFormatError(f"{path}: line 1: the header cannot be read ({exc}).") from exc
+    if not header:
+        raise CatalogFormatError(f"{path}: line 1: the file is empty; a header row is required.")
+    _columns(path, header)
+    while True:
         try:
-            header = list(reader.fieldnames or [])
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise CatalogFormatError(f"{path}: line 1: the header cannot be read ({exc}).") from exc
-        if not header:
-            raise CatalogFormatError(f"{path}: line 1: the file is empty; a header row is required.")
-        _columns(path, header)
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                raise CatalogFormatError(f"{path}: line {line}: not UTF-8 text ({exc.reason}).") from exc
-            except csv.Error as exc:
-                raise CatalogFormatError(f"{path}: line {line}: broken CSV ({exc}).") from exc
-            extra = row.get(None)  # type: ignore[call-overload,unused-ignore]
-            if extra:
-                raise CatalogFormatError(
-                    f"{path}: line {line}: {len(header) + len(extra)} cells but the header has {len(header)} columns."
-                )
-            yield line, header, row
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogFormatError(f"{path}: line {reader.line_num}: broken CSV ({exc}).") from exc
+        # The reader skips blank lines, so the record's own line is where it ended.
+        line = reader.line_num
+        extra = row.get(None)  # type: ignore[call-overload,unused-ignore]
+        if extra:
+            raise CatalogFormatError(
+                f"{path}: line {line}: {len(header) + len(extra)} cells but the header has {len(header)} columns."
+            )
+        yield line, header, row
 
 
 def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:

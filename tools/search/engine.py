@@ -191,11 +191,9 @@ class SearchEngine:
         return cls(index, embedder, default_lexicon(), vectorstore, settings.embedding_cache_size)
 
     # -- public API ---------------------------------------------------------------------
-    def parse(self, query: str, filters: dict[str, Any] | None = None) -> ParsedQuery:
-        parsed = self.parser.parse(query)
-        if filters:
-            self._merge_filters(parsed, filters)
-        return parsed
+    def parse(self, query: str) -> ParsedQuery:
+        """What the text says; explicit filters are kept apart because they are strict."""
+        return self.parser.parse(query)
 
     async def search(
         self,
@@ -205,7 +203,7 @@ class SearchEngine:
         filters: dict[str, Any] | None = None,
     ) -> SearchResponse:
         started = time.perf_counter()
-        parsed = self.parse(query, filters)
+        parsed = self.parse(query)
         text = parsed.text if search_type == "similarity" else parsed.embedding_text()
         vector = await self.batcher.embed(text)
         results, relaxed = await asyncio.to_thread(self._rank, parsed, vector, top_k, search_type, filters)
@@ -219,7 +217,7 @@ class SearchEngine:
         filters: dict[str, Any] | None = None,
     ) -> SearchResponse:
         started = time.perf_counter()
-        parsed = self.parse(query, filters)
+        parsed = self.parse(query)
         text = parsed.text if search_type == "similarity" else parsed.embedding_text()
         vector = self.batcher.embed_sync(text)
         results, relaxed = self._rank(parsed, vector, top_k, search_type, filters)
@@ -230,37 +228,40 @@ class SearchEngine:
         return self.index.perfumes[row] if row is not None else None
 
     # -- filters --------------------------------------------------------------------------
-    def _merge_filters(self, parsed: ParsedQuery, filters: dict[str, Any]) -> None:
-        """Explicit filters from the API join (and override) what the text said."""
-        lex = self.lexicon
-        for name in filters.get("notes") or []:
-            if (note := lex.canonical_note(name)) not in parsed.notes:
-                parsed.notes.append(note)
-        for name in filters.get("exclude_notes") or []:
-            if (note := lex.canonical_note(name)) not in parsed.exclude_notes:
-                parsed.exclude_notes.append(note)
-        for name in filters.get("accords") or []:
-            if (accord := lex.canonical_accord(name)) not in parsed.accords:
-                parsed.accords.append(accord)
-        for name in filters.get("exclude_accords") or []:
-            if (accord := lex.canonical_accord(name)) not in parsed.exclude_accords:
-                parsed.exclude_accords.append(accord)
+    def _filter_constraints(self, filters: dict[str, Any] | None) -> list[_Constraint]:
+        """Explicit API filters: they hold in every result, never padded around."""
+        if not filters:
+            return []
+        ix, lex = self.index, self.lexicon
+        explicit = ParsedQuery(text="", language="en")
+        explicit.notes = [lex.canonical_note(n) for n in filters.get("notes") or []]
+        explicit.exclude_notes = [lex.canonical_note(n) for n in filters.get("exclude_notes") or []]
+        explicit.exclude_accords = [lex.canonical_accord(a) for a in filters.get("exclude_accords") or []]
         if filters.get("brand"):
-            wanted = key(filters["brand"])
-            parsed.brands = [b for b in self.index.brands if key(b) == wanted] or [filters["brand"]]
-        if filters.get("gender"):
-            parsed.gender = filters["gender"]
-        for bound in ("year_min", "year_max"):
-            if filters.get(bound) is not None:
-                setattr(parsed, bound, int(filters[bound]))
+            explicit.brands = self.parser.resolve_brand(filters["brand"]) or [filters["brand"]]
+        explicit.gender = filters.get("gender")
+        explicit.year_min, explicit.year_max = filters.get("year_min"), filters.get("year_max")
         if filters.get("longevity_min"):
-            parsed.longevity = list(LONGEVITY_LABELS[LONGEVITY_LABELS.index(filters["longevity_min"]) :])
+            explicit.longevity = list(LONGEVITY_LABELS[LONGEVITY_LABELS.index(filters["longevity_min"]) :])
         if filters.get("sillage_min") or filters.get("sillage_max"):
             lo = SILLAGE_LABELS.index(filters.get("sillage_min") or SILLAGE_LABELS[0])
             hi = SILLAGE_LABELS.index(filters.get("sillage_max") or SILLAGE_LABELS[-1])
-            parsed.sillage = list(SILLAGE_LABELS[lo : hi + 1])
+            explicit.sillage = list(SILLAGE_LABELS[lo : hi + 1])
+        out = self._hard_constraints(explicit)
+        for name in filters.get("accords") or []:
+            accord = lex.canonical_accord(name)
+            out.append(
+                _Constraint(f"{accord} accord", f"{lex.korean('accord', accord)} 어코드", ix.mask_accord(accord))
+            )
+        if filters.get("price_max") is not None:
+            with np.errstate(invalid="ignore"):
+                mask = ix.price <= float(filters["price_max"])
+            out.append(_Constraint(f"under {filters['price_max']:g}", f"{filters['price_max']:g} 이하", mask))
+        if filters.get("in_stock"):
+            out.append(_Constraint("in stock", "재고 있음", ix.stock > 0))
+        return out
 
-    def _hard_constraints(self, parsed: ParsedQuery, filters: dict[str, Any] | None) -> list[_Constraint]:
+    def _hard_constraints(self, parsed: ParsedQuery) -> list[_Constraint]:
         ix, lex = self.index, self.lexicon
         out: list[_Constraint] = []
         for note in parsed.notes:
@@ -310,18 +311,6 @@ class SearchEngine:
                     np.isin(ix.sillage, ranks),
                 )
             )
-        if filters:
-            if filters.get("price_max") is not None:
-                with np.errstate(invalid="ignore"):
-                    out.append(
-                        _Constraint(
-                            f"under {filters['price_max']:g}",
-                            f"{filters['price_max']:g} 이하",
-                            ix.price <= float(filters["price_max"]),
-                        )
-                    )
-            if filters.get("in_stock"):
-                out.append(_Constraint("in stock", "재고 있음", ix.stock > 0))
         return out
 
     # -- ranking --------------------------------------------------------------------------
@@ -334,20 +323,18 @@ class SearchEngine:
         filters: dict[str, Any] | None,
     ) -> tuple[list[SearchResult], list[str]]:
         ix = self.index
+        strict = np.ones(ix.size, dtype=bool)
+        for c in self._filter_constraints(filters):
+            strict &= c.mask
         if search_type == "similarity":
-            similarity = ix.embeddings @ vector
             # Meaning only: the text's constraints are not applied, explicit filters are.
-            mask = np.ones(ix.size, dtype=bool)
-            if filters:
-                explicit = ParsedQuery(text=parsed.text, language=parsed.language)
-                self._merge_filters(explicit, filters)
-                for c in self._hard_constraints(explicit, filters):
-                    mask &= c.mask
+            similarity = ix.embeddings @ vector
+            mask = strict
             top = self._top(np.where(mask, similarity, -np.inf), top_k)
             return [self._result(int(i), float(similarity[i]), parsed, [], []) for i in top if mask[i]], []
 
-        hard = self._hard_constraints(parsed, filters)
-        mask = np.ones(ix.size, dtype=bool)
+        hard = self._hard_constraints(parsed)
+        mask = strict.copy()
         for c in hard:
             mask &= c.mask
         relaxed: list[str] = []
@@ -391,7 +378,7 @@ class SearchEngine:
             unmet = np.zeros(ix.size, dtype=np.int16)
             for c in hard:
                 unmet += ~c.mask
-            candidates = np.flatnonzero(~mask)
+            candidates = np.flatnonzero(strict & ~mask)
             ranked = candidates[np.lexsort((-everything[candidates], unmet[candidates]))][: top_k - len(results)]
             for i in ranked:
                 misses = [c for c in hard if not c.mask[i]]

@@ -54,7 +54,7 @@ _YEAR_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})\s*년?\s*(?:이전|전에|전)"), "before"),
     (re.compile(r"(\d{4})\s*년?\s*까지"), "max"),
     (re.compile(r"(\d{2,4})\s*년대"), "decade"),
-    (re.compile(r"(?<![\d'])(?:19|20)?(\d0)'?s(?![a-z])|(?<![\d])(\d{2})(\d0)s(?![a-z])"), "decade_en"),
+    (re.compile(r"(?<!\d)(19|20)(\d)0'?s(?![a-z])|(?<![\d'])'?(\d)0'?s(?![a-z])"), "decade_en"),
     (
         re.compile(
             r"(?:in|launched in|released in|from the year)\s+(\d{4})(?!\d)|(\d{4})\s*년\s*(?:에|에\s*나온|출시|산)"
@@ -116,8 +116,9 @@ class ParsedQuery:
             bits.append("by " + ", ".join(self.brands))
         if self.keywords:
             bits.append(" ".join(self.keywords))
-        text = "; ".join(bits)
-        return text if text != "perfume" else self.text
+        # With nothing positive understood, "perfume" it is: the raw text could carry an
+        # excluded word ("no oud") straight into the vector.
+        return "; ".join(bits)
 
 
 @dataclass(slots=True)
@@ -145,8 +146,9 @@ class QueryParser:
         self.lexicon = lexicon
         by_surface: dict[str, list[Term]] = {}
         terms = list(lexicon.terms)
+        self._brand_lookup: dict[str, list[str]] = {}
         if catalog_brands is not None:
-            terms = self._resolve_brands(terms, catalog_brands, lexicon)
+            terms = self._resolve_brands(terms, catalog_brands, lexicon, self._brand_lookup)
         for term in terms:
             surface = fold(term.surface)
             if surface and not any(t == term for t in by_surface.get(surface, [])):
@@ -191,7 +193,9 @@ class QueryParser:
         return re.compile(_KO_CUE_PREFIX + "(?:" + "|".join(re.escape(c) for c in alts) + ")")
 
     @staticmethod
-    def _resolve_brands(terms: list[Term], brands: set[str], lexicon: Lexicon) -> list[Term]:
+    def _resolve_brands(
+        terms: list[Term], brands: set[str], lexicon: Lexicon, lookup: dict[str, list[str]]
+    ) -> list[Term]:
         """Point lexicon brand words at the catalog's own spelling of the brand.
 
         Catalogs spell houses differently ("Jo Malone" / "Jo Malone London", "Dolce
@@ -206,6 +210,11 @@ class QueryParser:
             brand: sorted({c for s in spellings for c in by_compact.get(s, [])})
             for brand, spellings in lexicon.brand_spellings.items()
         }
+        lookup.update(by_compact)
+        for brand, spellings in lexicon.brand_spellings.items():
+            for spelling in spellings:
+                if resolved[brand]:
+                    lookup[spelling] = sorted(set(lookup.get(spelling, [])) | set(resolved[brand]))
         out = [t for t in terms if t.kind != "brand"]
         for t in terms:
             if t.kind == "brand":
@@ -219,6 +228,10 @@ class QueryParser:
                 continue
             out.append(Term(brand, "brand", brand))
         return out
+
+    def resolve_brand(self, name: str) -> list[str]:
+        """Catalog brands a brand name means, whatever its spelling ("Dolce & Gabbana", "D&G", "디올")."""
+        return self._brand_lookup.get(compact(name), [])
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
@@ -347,11 +360,10 @@ class QueryParser:
                     start = first if first >= 1000 else (1900 + first if first >= 30 else 2000 + first)
                     parsed.year_min, parsed.year_max = start, start + 9
                 elif kind == "decade_en":
-                    digits = "".join(groups)
-                    if len(digits) == 4:
-                        start = int(digits)
-                    else:
-                        short = int(digits[-2:])
+                    if len(groups) == 2:  # "1990s", "2010s"
+                        start = int(groups[0]) * 100 + int(groups[1]) * 10
+                    else:  # "90s", "'90s"
+                        short = int(groups[0]) * 10
                         start = 1900 + short if short >= 30 else 2000 + short
                     parsed.year_min, parsed.year_max = start, start + 9
         return taken
