@@ -214,47 +214,58 @@ def plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for key, colour in (("floor", "tab:gray"), ("sequential", "tab:blue"), ("load", "tab:orange")):
-        samples = np.sort(np.asarray(result[key]["samples_ms"]))
-        label = {
-            "floor": "floor: embed + vector lookup",
-            "sequential": "REST, 1 in flight",
-            "load": f"REST, {result['load']['concurrency']} in flight",
-        }[key]
-        left.plot(samples, np.linspace(0, 1, samples.size), label=label, color=colour)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    curves = [("floor: embed + vector lookup", result["floor"]), ("REST, 1 in flight", result["sequential"])]
+    curves += [(f"REST, {run['concurrency']} in flight", run) for run in result["load"]]
+    for label, run in curves:
+        samples = np.sort(np.asarray(run["samples_ms"]))
+        left.plot(samples, np.linspace(0, 1, samples.size), label=label)
     left.set_xlabel("latency (ms)")
     left.set_ylabel("share of requests")
-    left.set_xlim(0, float(np.percentile(result["load"]["samples_ms"], 99.5)) * 1.1)
+    worst = max(float(np.percentile(run["samples_ms"], 99.5)) for _, run in curves)
+    left.set_xlim(0, worst * 1.1)
     left.set_title("Latency distribution")
     left.legend()
     left.grid(alpha=0.3)
-    names = ["floor p50", "REST p50\n(load)", "REST p95\n(load)", "REST p99\n(load)"]
-    values = [result["floor"]["latency_ms"]["p50"], *(result["load"]["latency_ms"][p] for p in ("p50", "p95", "p99"))]
-    bars = right.bar(names, values, color=["tab:gray", "tab:orange", "tab:orange", "tab:orange"])
-    right.bar_label(bars, fmt="%.1f ms")
-    right.axhline(20, color="tab:red", linestyle="--", label="target p50 20 ms")
-    right.set_title(f"{result['catalog_perfumes']} perfumes; {result['load']['throughput_rps']:.0f} req/s under load")
+    names = ["floor"] + [f"{run['concurrency']} in flight" for run in result["load"]]
+    x = np.arange(len(names))
+    for offset, pct in ((-0.25, "p50"), (0.0, "p95"), (0.25, "p99")):
+        values = [result["floor"]["latency_ms"][pct]] + [run["latency_ms"][pct] for run in result["load"]]
+        bars = right.bar(x + offset, values, width=0.25, label=pct)
+        right.bar_label(bars, fmt="%.1f", fontsize=8)
+    right.set_xticks(
+        x,
+        [
+            f"{n}\n{r}"
+            for n, r in zip(names, [""] + [f"{run['throughput_rps']:.0f} req/s" for run in result["load"]], strict=True)
+        ],
+    )
+    right.axhline(20, color="tab:red", linestyle="--", linewidth=1, label="p50 target 20 ms")
+    right.set_ylabel("ms")
+    right.set_title(f"{result['catalog_perfumes']} perfumes, distinct queries, no cache")
     right.legend()
-    fig.suptitle("POST /api/v1/search/semantic on " + result["machine"]["cpus"] + " CPUs")
+    fig.suptitle("POST /api/v1/search/semantic vs the in-process floor, " + result["machine"]["cpus"] + " CPUs")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def run_search_benchmark(requests: int, concurrency: int, out_dir: Path) -> dict[str, Any]:
+def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -> dict[str, Any]:
     settings = get_settings()
     meta = CatalogStore(settings.catalog_db).meta()
     if not meta:
         raise FragranceError(f"no catalog ingested in {settings.fragrance_home}; run `fragrance-ai ingest` first.")
-    pool = query_pool(requests + 800)
+    pool = query_pool(800 + requests * len(concurrency))
     floor = measure_floor(pool[:300])
     port = free_port()
     server = start_server(port)
     try:
-        asyncio.run(drive(port, pool[300:500], concurrency, "warm-up"))
+        asyncio.run(drive(port, pool[300:500], max(concurrency), "warm-up"))
         sequential = asyncio.run(drive(port, pool[500:800], 1, "REST, 1 in flight"))
-        load = asyncio.run(drive(port, pool[800 : 800 + requests], concurrency, f"REST, {concurrency} in flight"))
+        load = []
+        for level, start in zip(concurrency, range(800, len(pool), requests), strict=False):
+            queries = pool[start : start + requests]
+            load.append(asyncio.run(drive(port, queries, level, f"REST, {level} in flight")))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -268,8 +279,11 @@ def run_search_benchmark(requests: int, concurrency: int, out_dir: Path) -> dict
         "sequential": sequential,
         "load": load,
         "ratios": {
-            "load_p50_over_floor_p50": load["latency_ms"]["p50"] / floor["latency_ms"]["p50"],
             "sequential_p50_over_floor_p50": sequential["latency_ms"]["p50"] / floor["latency_ms"]["p50"],
+            **{
+                f"load{run['concurrency']}_p50_over_floor_p50": run["latency_ms"]["p50"] / floor["latency_ms"]["p50"]
+                for run in load
+            },
         },
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -278,10 +292,16 @@ def run_search_benchmark(requests: int, concurrency: int, out_dir: Path) -> dict
     summary = {
         "floor_p50_ms": round(floor["latency_ms"]["p50"], 2),
         "sequential_p50_ms": round(sequential["latency_ms"]["p50"], 2),
-        "load": {k: round(v, 2) for k, v in load["latency_ms"].items()},
-        "throughput_rps": round(load["throughput_rps"], 1),
-        "errors": load["errors"],
-        "load_p50_over_floor": round(result["ratios"]["load_p50_over_floor_p50"], 2),
+        "load": [
+            {
+                "concurrency": run["concurrency"],
+                **{k: round(v, 2) for k, v in run["latency_ms"].items()},
+                "throughput_rps": round(run["throughput_rps"], 1),
+                "errors": run["errors"],
+                "p50_over_floor": round(run["latency_ms"]["p50"] / floor["latency_ms"]["p50"], 2),
+            }
+            for run in load
+        ],
     }
     print(json.dumps(summary, indent=2))
     print(f"wrote {out_dir / 'search.json'} and {out_dir / 'search.png'}")

@@ -213,15 +213,17 @@ def eval_search(
 
 @bench_app.command("search")
 def bench_search(
-    requests: Annotated[int, typer.Option(help="Requests in the measured load phase.")] = 3000,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    requests: Annotated[int, typer.Option(help="Requests per measured load level.")] = 3000,
+    concurrency: Annotated[
+        list[int] | None, typer.Option(help="Requests in flight; repeat for several levels (default: 2 and 4).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
 ) -> None:
     """Latency and throughput of POST /api/v1/search/semantic next to the in-process floor."""
     from bench.search import run_search_benchmark
 
     try:
-        run_search_benchmark(requests=requests, concurrency=concurrency, out_dir=out)
+        run_search_benchmark(requests=requests, concurrency=concurrency or [2, 4], out_dir=out)
     except FragranceError as exc:
         raise fail(str(exc)) from None
 
