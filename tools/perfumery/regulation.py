@@ -1,0 +1,192 @@
+"""IFRA Standards and the EU allergen list, loaded from CSV files.
+
+IFRA limits are percentages of the FINISHED product per product category; a standard
+can cover several CAS numbers. The EU list (Regulation 2023/1545) names the substances
+to declare above 0.001 % in a leave-on product. The shipped starter tables are written
+by hand; `fragrance-ai ingest --ifra PATH --allergens PATH` replaces them with fuller
+ones (the 51st Amendment overview and the EU transcription in ../shared/data), which
+are checked against, never trusted over, the starter allergen list: a fuller file that
+misses an allergen the starter knows does not make that allergen disappear.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import FragranceError
+from tools.search.text import compact
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+STARTER_IFRA = DATA_DIR / "ifra_standards.csv"
+STARTER_ALLERGENS = DATA_DIR / "eu_allergens.csv"
+STARTER_CONSTITUENTS = DATA_DIR / "naturals_constituents.csv"
+EU_PROHIBITED = DATA_DIR / "eu_prohibited.csv"  # EU Annex II: banned in cosmetics outright
+
+CATEGORIES = (
+    "1", "2", "3", "4", "5A", "5B", "5C", "5D", "6", "7A", "7B", "8", "9", "10A", "10B", "11A", "11B", "12",
+)  # fmt: skip
+LEAVE_ON_THRESHOLD_PCT = 0.001
+RINSE_OFF_THRESHOLD_PCT = 0.01
+_CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
+
+
+def split_cas(cell: str) -> list[str]:
+    return [c.strip() for c in re.split(r"[|,;/]", cell or "") if _CAS.match(c.strip())]
+
+
+@dataclass(slots=True)
+class Standard:
+    """One IFRA Standard."""
+
+    key: str
+    name: str
+    kinds: frozenset[str]  # {restriction, prohibition, specification}; IFRA combines them
+    cas: list[str]
+    synonyms: list[str]
+    limits: dict[str, float | None]  # category -> max % in finished product; None: no number
+    limit_text: dict[str, str]  # the cell as written ("No Restriction", "See Notebox", "0.0015 (5-MOP)")
+    amendment: str
+    notes: str = ""
+
+    def limit(self, category: str) -> float | None:
+        return self.limits.get(category)
+
+    def unrestricted(self, category: str) -> bool:
+        text = self.limit_text.get(category, "").strip().lower()
+        return not text or text.startswith("no restriction")
+
+
+@dataclass(slots=True)
+class Allergen:
+    """An EU-listed substance: an allergen to declare, or (with `reference`) one banned outright."""
+
+    name: str
+    cas: list[str]
+    korean: str = ""
+    reference: str = ""
+
+
+@dataclass(slots=True)
+class Regulations:
+    """What a validation checks against, with where it came from."""
+
+    standards: list[Standard]
+    allergens: list[Allergen]
+    constituents: dict[str, list[tuple[str, str, float]]]  # natural key -> (name, cas, pct)
+    amendment: str
+    eu_prohibited: list[Allergen] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    by_cas: dict[str, list[Standard]] = field(default_factory=dict)
+    by_name: dict[str, Standard] = field(default_factory=dict)
+    allergen_by_cas: dict[str, Allergen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for standard in self.standards:
+            for cas in standard.cas:
+                self.by_cas.setdefault(cas, []).append(standard)
+            for name in [standard.name, *standard.synonyms]:
+                self.by_name.setdefault(compact(name), standard)
+        for allergen in self.allergens:
+            for cas in allergen.cas:
+                self.allergen_by_cas.setdefault(cas, allergen)
+
+
+_LEADING_NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?(?:e-?\d+)?)")
+
+
+def _limit(cell: str) -> float | None:
+    """The number a limit cell starts with ("0.0015 (5-MOP)" -> 0.0015); None when there is none."""
+    match = _LEADING_NUMBER.match(cell or "")
+    return float(match.group(1).replace(",", ".")) if match else None
+
+
+def load_standards(path: Path) -> list[Standard]:
+    """Standards from a CSV in the layout of the IFRA 51st Amendment overview."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FragranceError(f"{path}: cannot read the IFRA table ({exc}).") from exc
+    needed = {"ifra_key", "name", "cas_numbers", "standard_type", "cat4_pct"}
+    if not rows or not needed <= set(rows[0]):
+        missing = ", ".join(sorted(needed - set(rows[0] if rows else [])))
+        raise FragranceError(f"{path}: line 1: not an IFRA standards table (missing columns: {missing}).")
+    standards = []
+    for line, row in enumerate(rows, 2):
+        kinds = frozenset((row.get("standard_type") or "").strip().lower().split("_"))
+        if not kinds or not kinds <= {"restriction", "prohibition", "specification"}:
+            raise FragranceError(f"{path}: line {line}: unknown standard_type {row.get('standard_type')!r}.")
+        standards.append(
+            Standard(
+                key=row["ifra_key"].strip(),
+                name=row["name"].strip(),
+                kinds=kinds,
+                cas=split_cas(row["cas_numbers"]),
+                synonyms=[s.strip() for s in (row.get("synonyms") or "").split("|") if s.strip()],
+                limits={c: _limit(row.get(f"cat{c}_pct", "")) for c in CATEGORIES},
+                limit_text={c: (row.get(f"cat{c}_pct") or "").strip() for c in CATEGORIES},
+                amendment=(row.get("amendment") or "").strip(),
+                notes=" ".join(
+                    (row.get(k) or "").strip()
+                    for k in ("prohibited_notes", "restricted_notes", "phototoxicity_notes", "specified_notes")
+                ).strip(),
+            )
+        )
+    return standards
+
+
+def load_allergens(path: Path) -> list[Allergen]:
+    """Allergens from the starter layout (name, cas, korean_name) or the EU transcription (Name, CAS)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FragranceError(f"{path}: cannot read the allergen list ({exc}).") from exc
+    if not rows:
+        raise FragranceError(f"{path}: line 2: the allergen list is empty.")
+    lower = {k.lower(): k for k in rows[0]}
+    if "name" not in lower or "cas" not in lower:
+        raise FragranceError(f"{path}: line 1: an allergen list needs name and cas columns.")
+    out = []
+    for row in rows:
+        cas = split_cas(row[lower["cas"]])
+        if cas:
+            korean = (row.get("korean_name") or "").strip()
+            out.append(Allergen(row[lower["name"]].strip(), cas, korean, (row.get("reference") or "").strip()))
+    return out
+
+
+def merge_allergens(primary: list[Allergen], safety_net: list[Allergen]) -> list[Allergen]:
+    """`primary` completed by every entry of `safety_net` whose CAS it lacks."""
+    known = {cas for a in primary for cas in a.cas}
+    return primary + [a for a in safety_net if not set(a.cas) & known]
+
+
+def load_constituents(path: Path) -> dict[str, list[tuple[str, str, float]]]:
+    """Naturals' constituents, by the natural's compact name and by its CAS numbers.
+
+    Reads the starter layout (natural_name, natural_cas, ...) and the IFRA annex layout
+    (Natural_Name, Constituent_Name, Constituent_CAS, Percentage).
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FragranceError(f"{path}: cannot read the constituents table ({exc}).") from exc
+    out: dict[str, list[tuple[str, str, float]]] = {}
+    for row in rows:
+        lower = {k.lower(): v for k, v in row.items()}
+        natural = lower.get("natural_name") or ""
+        cas = (lower.get("constituent_cas") or "").strip()
+        try:
+            pct = float(lower.get("pct") or lower.get("percentage") or "")
+        except ValueError:
+            continue
+        if natural and _CAS.match(cas):
+            entry = (lower.get("constituent_name") or cas, cas, pct)
+            for natural_key in [compact(natural), *split_cas(lower.get("natural_cas") or "")]:
+                out.setdefault(natural_key, []).append(entry)
+    return out
