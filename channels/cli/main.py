@@ -42,20 +42,43 @@ def ingest(
         Path | None,
         typer.Option("--catalog", help="Catalog CSV (format in the README). Default: the bundled starter catalog."),
     ] = None,
+    ifra: Annotated[
+        Path | None, typer.Option("--ifra", help="IFRA standards CSV (layout of the 51st Amendment overview).")
+    ] = None,
+    allergens: Annotated[Path | None, typer.Option("--allergens", help="EU allergen list CSV (name, CAS).")] = None,
+    constituents: Annotated[
+        Path | None, typer.Option("--constituents", help="Naturals' constituents CSV (IFRA annex layout).")
+    ] = None,
+    materials: Annotated[
+        Path | None, typer.Option("--materials", help="Reference materials CSV (fragrance_ingredients_merged).")
+    ] = None,
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing when a catalog has already been ingested.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) when any row is bad.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Validate a catalog and build or update the search index in FRAGRANCE_HOME.
+    """Validate data and load it into FRAGRANCE_HOME: the perfume catalog (the search index) and
+    the perfumery tables (IFRA standards, EU allergens, naturals' constituents, materials).
 
-    Only new or changed perfumes are embedded again; removed ones leave the index.
+    Without table options the catalog is ingested (the starter one by default); with only
+    table options, only the tables are. Only new or changed perfumes are embedded again.
     """
+    from tools.perfumery.database import ingest_tables
     from tools.search.ingest import ingest_catalog
     from tools.search.store import CatalogStore
 
     settings = get_settings()
+    tables = {"ifra": ifra, "allergens": allergens, "constituents": constituents, "materials": materials}
+    if any(tables.values()):
+        try:
+            done = ingest_tables(settings, **tables)
+        except FragranceError as exc:
+            raise fail(str(exc)) from None
+        for name, summary in done.items():
+            typer.echo(f"Ingested {name}: {summary}.")
+        if catalog is None:
+            return
     if if_missing and CatalogStore(settings.catalog_db).exists():
         meta = CatalogStore(settings.catalog_db).meta()
         typer.echo(f"Index present in {settings.fragrance_home} ({meta.get('perfumes')} perfumes); skipping ingest.")
@@ -179,6 +202,114 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+    )
+
+
+def _perfumery() -> Any:
+    from tools.perfumery.database import perfumery_for
+
+    try:
+        return perfumery_for(get_settings().fragrance_home)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Formula JSON: ingredients, dilution_pct or concentration.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Check a formula against the IFRA Standards and EU allergen rules.
+
+    FILE holds {"concentration": "EDP" (or "dilution_pct": 18), "ifra_category": "4",
+    "ingredients": [{"name": "...", "cas": "optional", "pct": 5.0}]}. Exit code 0: compliant;
+    1: not compliant (the report shows a corrected formula); 2: the file is not a valid formula.
+    """
+    from tools.perfumery.formula import Formula, FormulaError
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise fail(f"{file}: cannot read ({exc.strerror}).", 2) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: not JSON ({exc}).", 2) from None
+    try:
+        formula = Formula.from_dict(data)
+    except FormulaError as exc:
+        raise fail(f"{file}: {exc}.", 2) from None
+    report = _perfumery().validator.validate(formula)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)
+    if not report.compliant:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
+    typer.secho(
+        f"{verdict} ({report.amendment}, category {report.ifra_category}, {report.dilution_pct:g} % concentrate)",
+        bold=True,
+        fg=typer.colors.GREEN if report.compliant else typer.colors.RED,
+    )
+    for v in report.violations:
+        typer.echo(f"  x {v.kind}: {v.message}")
+    if report.allergens_to_declare:
+        typer.echo("Allergens to declare:")
+        for a in report.allergens_to_declare:
+            typer.echo(f"  - {a.name} ({a.cas}): {a.finished_pct:.4g} %")
+    for w in report.warnings:
+        typer.secho(f"  ! {w}", fg=typer.colors.YELLOW)
+    if report.corrected is not None:
+        typer.echo("Corrected formula:")
+        for i in report.corrected.ingredients:
+            typer.echo(f"  {i.pct:>8.3f} %  {i.name}")
+
+
+@app.command()
+def compose(
+    family: Annotated[str, typer.Option("--family", help="floral, woody, citrus, fresh, amber, 플로럴 ...")] = "floral",
+    mood: Annotated[str | None, typer.Option(help="romantic, fresh, cozy, 로맨틱 ...")] = None,
+    intensity: Annotated[str, typer.Option(help="light, moderate, strong, 보통 ...")] = "moderate",
+    season: Annotated[str | None, typer.Option(help="spring, summer, autumn, winter, 봄 ...")] = None,
+    like: Annotated[list[str] | None, typer.Option("--like", help="A note you like; repeat for more.")] = None,
+    dislike: Annotated[list[str] | None, typer.Option("--dislike", help="A note to avoid; repeat.")] = None,
+    concentration: Annotated[str, typer.Option(help="parfum, extrait, EDP, EDT, EDC.")] = "EDP",
+    seed: Annotated[int, typer.Option(min=0, help="0: the canonical formula; other numbers: variants.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the composition as JSON.")] = False,
+) -> None:
+    """Compose a formula from a brief; it is validated before it is shown."""
+    from tools.perfumery.composition import Brief, Composer
+    from tools.perfumery.formula import FormulaError
+    from tools.search.lexicon import default_lexicon
+
+    brief = Brief(
+        fragrance_family=family,
+        mood=mood,
+        intensity=intensity,
+        season=season,
+        liked_notes=like or [],
+        disliked_notes=dislike or [],
+        concentration=concentration,
+        seed=seed,
+    )
+    try:
+        composition = Composer(_perfumery(), default_lexicon()).compose(brief)
+    except FormulaError as exc:
+        raise fail(f"{exc}.", 2) from None
+    if as_json:
+        typer.echo(json.dumps(composition.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.secho(composition.name, bold=True)
+    typer.echo(composition.description)
+    for item in composition.ingredients:
+        typer.echo(f"  {item['pct']:>7.2f} %  {item['name']:<28} {item['why']}")
+    validation = composition.validation
+    typer.echo(
+        f"{'Compliant' if validation['compliant'] else 'NOT compliant'} with {validation['amendment']}; "
+        f"{len(validation['allergens_to_declare'])} allergens to declare. "
+        + ("패치 테스트 후 사용하세요." if composition.language == "ko" else "Patch-test before use.")
     )
 
 

@@ -13,10 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from channels.rest.routes import health, search
+from channels.rest.routes import health, perfumery, search
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
+from tools.perfumery.composition import Composer
+from tools.perfumery.database import perfumery_for
 from tools.search.engine import SearchEngine
+from tools.search.lexicon import default_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         app.state.settings = settings
         app.state.engine = engine
         app.state.engine_error = None
+        app.state.perfumery = perfumery_for(settings.fragrance_home)
+        app.state.composer = Composer(app.state.perfumery, default_lexicon())
         if engine is None:
             try:
                 app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)
@@ -48,7 +53,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app = FastAPI(
         title="Fragrance AI",
         version="0.1.0",
-        description="A Korean/English fragrance consultant: catalog search (more to come).",
+        description="A Korean/English fragrance consultant: catalog search, formula composition and "
+        "validation against the IFRA Standards and EU allergen rules.",
         lifespan=lifespan,
     )
 
@@ -65,4 +71,5 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
 
     app.include_router(health.router)
     app.include_router(search.router, prefix="/api/v1")
+    app.include_router(perfumery.router, prefix="/api/v1")
     return app

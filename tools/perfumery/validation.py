@@ -80,7 +80,14 @@ class Validator:
         return totals, sources
 
     # -- the check -------------------------------------------------------------------------
-    def validate(self, formula: Formula, *, correct: bool = True) -> Report:
+    def validate(
+        self,
+        formula: Formula,
+        *,
+        correct: bool = True,
+        balance_targets: dict[str, tuple[float, float]] | None = None,
+    ) -> Report:
+        """Check `formula`; `balance_targets` are the style's top/heart/base ranges (% of the concentrate)."""
         items = [self._resolve(i) for i in formula.ingredients]
         dilution = formula.dilution_pct
         totals, sources = self._substance_totals(items, dilution)
@@ -182,7 +189,7 @@ class Validator:
                 )
         allergens.sort(key=lambda a: -a.finished_pct)
 
-        warnings = self._warnings(formula, items) + notes
+        warnings = self._warnings(formula, items, balance_targets or BALANCE_TARGETS) + notes
         concentrate_sum = round(sum(i.pct for i in formula.ingredients), 4)
         report = Report(
             compliant=not violations,
@@ -211,7 +218,9 @@ class Validator:
         total = sum(layers.values()) or 1.0
         return {k: round(100.0 * v / total, 2) for k, v in layers.items()}
 
-    def _warnings(self, formula: Formula, items: list[_Resolved]) -> list[str]:
+    def _warnings(
+        self, formula: Formula, items: list[_Resolved], targets: dict[str, tuple[float, float]]
+    ) -> list[str]:
         warnings = []
         total = sum(i.pct for i in formula.ingredients)
         if abs(total - 100.0) > SUM_TOLERANCE_PCT:
@@ -224,7 +233,7 @@ class Validator:
                     f"{m.use_min_pct:g}-{m.use_max_pct:g} % of a concentrate"
                 )
         balance = self._balance(items)
-        for layer, (low, high) in BALANCE_TARGETS.items():
+        for layer, (low, high) in targets.items():
             if not low <= balance[layer] <= high:
                 warnings.append(
                     f"{layer} notes are {balance[layer]:.0f} % of the formula; a balanced one keeps {low:g}-{high:g} %"

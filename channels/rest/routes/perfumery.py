@@ -1,0 +1,129 @@
+"""POST /api/v1/generate/recipe and POST /api/v1/validate/recipe."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.perfumery.composition import Brief, Composer
+from tools.perfumery.database import Perfumery
+from tools.perfumery.formula import Formula, FormulaError
+
+router = APIRouter(tags=["perfumery"])
+
+
+class RecipeBrief(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"fragrance_family": "플로럴", "mood": "로맨틱", "intensity": "보통", "season": "봄"},
+                {"fragrance_family": "woody", "liked_notes": ["rose", "oud"], "disliked_notes": ["vanilla"]},
+            ]
+        },
+    )
+
+    fragrance_family: str = Field(default="floral", max_length=50, description="floral, woody, citrus, 플로럴 ...")
+    mood: str | None = Field(default=None, max_length=50, description="romantic, fresh, 로맨틱 ...")
+    intensity: str = Field(default="moderate", max_length=50, description="light, moderate, strong, 보통 ...")
+    season: str | None = Field(default=None, max_length=50, description="spring, summer, 봄 ...")
+    liked_notes: list[str] = Field(default_factory=list, max_length=20)
+    disliked_notes: list[str] = Field(default_factory=list, max_length=20)
+    concentration: str = Field(default="EDP", max_length=30, description="parfum, extrait, EDP, EDT or EDC")
+    inspiration_id: str | None = Field(default=None, description="A catalog perfume to borrow notes from.")
+    language: Literal["ko", "en"] | None = Field(default=None, description="Default: the brief's own language.")
+    seed: int = Field(default=0, ge=0, le=1_000_000, description="0: the canonical formula; others: variants.")
+
+
+class IngredientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    cas: str | None = Field(default=None, max_length=100)
+    pct: float = Field(ge=0, le=100, description="% of the fragrance concentrate")
+
+
+class FormulaIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "concentration": "EDP",
+                    "ifra_category": "4",
+                    "ingredients": [
+                        {"name": "Bergamot Oil", "pct": 10},
+                        {"name": "Hedione", "pct": 40},
+                        {"name": "Iso E Super", "pct": 30},
+                        {"name": "coumarin", "pct": 5},
+                        {"name": "Galaxolide", "pct": 15},
+                    ],
+                }
+            ]
+        },
+    )
+
+    ingredients: list[IngredientIn] = Field(min_length=1, max_length=200)
+    dilution_pct: float | None = Field(default=None, gt=0, le=100, description="% of concentrate in the product")
+    concentration: str | None = Field(default=None, max_length=30, description="parfum, extrait, EDP, EDT, EDC")
+    ifra_category: str = Field(default="4", max_length=4)
+    leave_on: bool = True
+
+
+def _json(data: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+def _perfumery(request: Request) -> Perfumery:
+    perfumery: Perfumery = request.app.state.perfumery
+    return perfumery
+
+
+@router.post("/generate/recipe", summary="Compose a formula from a brief, with its validation report")
+async def generate_recipe(body: RecipeBrief, request: Request) -> Response:
+    """Real materials, % summing to 100, a top/heart/base structure for the style, a name, a
+    description and a reason for every material, in the brief's language; validated against
+    IFRA and the EU allergen rules."""
+    composer: Composer = request.app.state.composer
+    inspiration_notes: list[str] = []
+    inspiration_name = None
+    if body.inspiration_id is not None:
+        engine = request.app.state.engine
+        perfume = engine.get(body.inspiration_id) if engine is not None else None
+        if perfume is None:
+            raise HTTPException(status_code=422, detail=f"inspiration_id {body.inspiration_id!r} is not in the catalog")
+        inspiration_notes, inspiration_name = perfume.notes, f"{perfume.brand} {perfume.name}"
+    brief = Brief(
+        fragrance_family=body.fragrance_family,
+        mood=body.mood,
+        intensity=body.intensity,
+        season=body.season,
+        liked_notes=body.liked_notes,
+        disliked_notes=body.disliked_notes,
+        concentration=body.concentration,
+        inspiration_notes=inspiration_notes,
+        inspiration_name=inspiration_name,
+        language=body.language,
+        seed=body.seed,
+    )
+    try:
+        composition = composer.compose(brief)
+    except FormulaError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return _json(composition.to_dict())
+
+
+@router.post("/validate/recipe", summary="Validate a formula against IFRA and the EU allergen rules")
+async def validate_recipe(body: FormulaIn, request: Request) -> Response:
+    """Limits are checked in the finished product (concentrate % x dilution), substances are
+    summed over every source, unknown materials are reported, and a non-compliant formula
+    comes with a corrected one."""
+    try:
+        formula = Formula.from_dict(body.model_dump(exclude_none=True))
+    except FormulaError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    report = _perfumery(request).validator.validate(formula)
+    return _json(report.to_dict())
