@@ -14,21 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import platform
 import random
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import httpx
-import numpy as np
 from tqdm import tqdm
 
+from bench.common import drive, free_port, machine, percentiles, plot, start_server
 from core.errors import FragranceError
 from core.settings import get_settings
 from tools.search.embeddings import embedder_for
@@ -95,6 +88,13 @@ ACCORDS_KO = ["우디한", "플로럴", "시트러스", "달콤한", "파우더�
 GENDERS = (["women", "men", "her", "him"], ["여자", "남자", "여성", "남성"])
 
 
+PATH = "/api/v1/search/semantic"
+
+
+def bodies(queries: list[str]) -> list[dict[str, Any]]:
+    return [{"query": q, "top_k": 10} for q in queries]
+
+
 def query_pool(size: int, seed: int = 7) -> list[str]:
     """Distinct, realistic queries in both languages (half each)."""
     rng = random.Random(seed)
@@ -111,16 +111,6 @@ def query_pool(size: int, seed: int = 7) -> list[str]:
         seen.add(text)
         out.append(text)
     return out
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    arr = np.asarray(samples)
-    return {
-        "p50": float(np.percentile(arr, 50)),
-        "p95": float(np.percentile(arr, 95)),
-        "p99": float(np.percentile(arr, 99)),
-        "mean": float(arr.mean()),
-    }
 
 
 def measure_floor(queries: list[str]) -> dict[str, Any]:
@@ -140,116 +130,6 @@ def measure_floor(queries: list[str]) -> dict[str, Any]:
     return {"queries": len(samples), "latency_ms": percentiles(samples), "samples_ms": samples}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    # No query-embedding cache: the benchmark measures the cost of new queries only.
-    env = {**os.environ, "LOG_LEVEL": "warning", "EMBEDDING_CACHE_SIZE": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "channels.cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise FragranceError(f"the server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise FragranceError("the server did not become ready within 180 s")
-
-
-async def drive(port: int, queries: list[str], concurrency: int, label: str) -> dict[str, Any]:
-    """Send every query once with `concurrency` requests in flight; per-request latency."""
-    samples: list[float] = []
-    errors = 0
-    feed = iter(queries)
-    bar = tqdm(total=len(queries), desc=label, unit="req")
-    url = f"http://127.0.0.1:{port}/api/v1/search/semantic"
-    # aiohttp rather than httpx: the client shares the two cores with the server, and
-    # aiohttp spends about half the CPU per request.
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            for text in feed:
-                started = time.perf_counter()
-                async with client.post(url, json={"query": text, "top_k": 10}) as response:
-                    body = await response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status != 200 or b'"results":[]' in body:
-                    errors += 1
-                samples.append(elapsed)
-                bar.update()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    bar.close()
-    return {
-        "requests": len(samples),
-        "concurrency": concurrency,
-        "errors": errors,
-        "seconds": wall,
-        "throughput_rps": len(samples) / wall,
-        "latency_ms": percentiles(samples),
-        "samples_ms": samples,
-    }
-
-
-def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    curves = [("floor: embed + vector lookup", result["floor"]), ("REST, 1 in flight", result["sequential"])]
-    curves += [(f"REST, {run['concurrency']} in flight", run) for run in result["load"]]
-    for label, run in curves:
-        samples = np.sort(np.asarray(run["samples_ms"]))
-        left.plot(samples, np.linspace(0, 1, samples.size), label=label)
-    left.set_xlabel("latency (ms)")
-    left.set_ylabel("share of requests")
-    worst = max(float(np.percentile(run["samples_ms"], 99.5)) for _, run in curves)
-    left.set_xlim(0, worst * 1.1)
-    left.set_title("Latency distribution")
-    left.legend()
-    left.grid(alpha=0.3)
-    names = ["floor"] + [f"{run['concurrency']} in flight" for run in result["load"]]
-    x = np.arange(len(names))
-    for offset, pct in ((-0.25, "p50"), (0.0, "p95"), (0.25, "p99")):
-        values = [result["floor"]["latency_ms"][pct]] + [run["latency_ms"][pct] for run in result["load"]]
-        bars = right.bar(x + offset, values, width=0.25, label=pct)
-        right.bar_label(bars, fmt="%.1f", fontsize=8)
-    right.set_xticks(
-        x,
-        [
-            f"{n}\n{r}"
-            for n, r in zip(names, [""] + [f"{run['throughput_rps']:.0f} req/s" for run in result["load"]], strict=True)
-        ],
-    )
-    right.axhline(20, color="tab:red", linestyle="--", linewidth=1, label="p50 target 20 ms")
-    right.set_ylabel("ms")
-    right.set_title(f"{result['catalog_perfumes']} perfumes, distinct queries, no cache")
-    right.legend()
-    fig.suptitle("POST /api/v1/search/semantic vs the in-process floor, " + result["machine"]["cpus"] + " CPUs")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -> dict[str, Any]:
     settings = get_settings()
     meta = CatalogStore(settings.catalog_db).meta()
@@ -260,19 +140,20 @@ def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -
     port = free_port()
     server = start_server(port)
     try:
-        asyncio.run(drive(port, pool[300:500], max(concurrency), "warm-up"))
-        sequential = asyncio.run(drive(port, pool[500:800], 1, "REST, 1 in flight"))
+        asyncio.run(drive(port, PATH, bodies(pool[300:500]), max(concurrency), "warm-up"))
+        sequential = asyncio.run(drive(port, PATH, bodies(pool[500:800]), 1, "REST, 1 in flight"))
         load = []
         for level, start in zip(concurrency, range(800, len(pool), requests), strict=False):
             queries = pool[start : start + requests]
-            load.append(asyncio.run(drive(port, queries, level, f"REST, {level} in flight")))
+            load.append(asyncio.run(drive(port, PATH, bodies(queries), level, f"REST, {level} in flight")))
     finally:
         server.terminate()
         server.wait(timeout=30)
     result: dict[str, Any] = {
         "benchmark": "search",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": str(os.cpu_count()), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
+        "path": PATH,
         "catalog": meta.get("catalog"),
         "catalog_perfumes": meta.get("perfumes"),
         "floor": floor,
@@ -288,7 +169,13 @@ def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "search.json").write_text(json.dumps(result, indent=2))
-    plot(result, out_dir / "search.png")
+    plot(
+        result,
+        out_dir / "search.png",
+        floor_label="floor: embed + vector lookup",
+        title=f"{result['catalog_perfumes']} perfumes, distinct queries, no cache",
+        target_p50_ms=20,
+    )
     summary = {
         "floor_p50_ms": round(floor["latency_ms"]["p50"], 2),
         "sequential_p50_ms": round(sequential["latency_ms"]["p50"], 2),

@@ -359,6 +359,23 @@ def bench_search(
         raise fail(str(exc)) from None
 
 
+@bench_app.command("recipe")
+def bench_recipe(
+    requests: Annotated[int, typer.Option(help="Requests per measured load level.")] = 3000,
+    concurrency: Annotated[
+        list[int] | None, typer.Option(help="Requests in flight; repeat for several levels (default: 2 and 4).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+) -> None:
+    """Latency and throughput of POST /api/v1/generate/recipe (compose + validate) next to the in-process floor."""
+    from bench.recipe import run_recipe_benchmark
+
+    try:
+        run_recipe_benchmark(requests=requests, concurrency=concurrency or [2, 4], out_dir=out)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
 def main() -> None:
     app()
 

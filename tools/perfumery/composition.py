@@ -159,6 +159,9 @@ class Composer:
         self.perfumery = perfumery
         self.lexicon = lexicon
         self.parser = QueryParser(lexicon, None)
+        # Per-material lookups every brief needs, computed once.
+        self.note_keys = {m.name: frozenset(compact(n) for n in m.notes_for) for m in perfumery.materials.materials}
+        self._ceilings: dict[tuple[str, float], float] = {}
 
     # -- understanding the brief -----------------------------------------------------------
     def _notes(self, words: list[str]) -> tuple[list[str], list[str]]:
@@ -177,6 +180,10 @@ class Composer:
     def _rule_accords(self, kind: str, word: str | None) -> tuple[str | None, list[str]]:
         if not word:
             return None, []
+        rules = self.lexicon.rules.get(kind, {})
+        if compact(word) in {compact(name) for name in rules}:  # the rule's own name ("fresh")
+            name = next(n for n in rules if compact(n) == compact(word))
+            return name, list(rules[name].accords)
         parsed = self.parser.parse(word)
         names = {"season": parsed.seasons, "mood": parsed.moods}[kind]
         if not names:
@@ -214,14 +221,14 @@ class Composer:
             for m in self.perfumery.materials.materials
             if m.family != "solvent"
             and m.family not in banned_families
-            and not canonical & {compact(n) for n in m.notes_for}
+            and not canonical & self.note_keys[m.name]
             and self._usable_max(m, dilution) >= m.use_min_pct
         ]
         liked_keys = {compact(n) for n in liked}
         inspired = {compact(n) for n in brief.inspiration_notes}
 
         def score(m: Material) -> float:
-            notes = {compact(n) for n in m.notes_for}
+            notes = self.note_keys[m.name]
             return (
                 weights.get(m.family, 0.0)
                 + LAYER_AFFINITY[m.volatility].get(m.family, 0.0)
@@ -236,7 +243,7 @@ class Composer:
         reasons: dict[str, str] = {}
         for note in liked:  # every liked note gets its best material, whatever the layer
             carriers = sorted(
-                (m for m in candidates if compact(note) in {compact(n) for n in m.notes_for}),
+                (m for m in candidates if compact(note) in self.note_keys[m.name]),
                 key=lambda m: (-score(m), m.name),
             )
             if carriers and carriers[0] not in chosen[carriers[0].volatility]:
@@ -244,14 +251,14 @@ class Composer:
                 reasons[carriers[0].name] = self.lexicon.korean("note", note) if language == "ko" else note
         for layer, count in zip(LAYERS, COUNTS[intensity], strict=True):
             pool = sorted((m for m in candidates if m.volatility == layer), key=lambda m: (-score(m), m.name))
-            used_notes = {compact(n) for m in chosen[layer] for n in m.notes_for}
+            used_notes = {n for m in chosen[layer] for n in self.note_keys[m.name]}
             while len(chosen[layer]) < count and pool:
-                fresh = [m for m in pool if not {compact(n) for n in m.notes_for} & used_notes] or pool
+                fresh = [m for m in pool if not self.note_keys[m.name] & used_notes] or pool
                 top = fresh[: 6 if brief.seed else 1]
                 pick = top[0] if not brief.seed else rng.choices(top, weights=[score(m) ** 2 + 0.01 for m in top])[0]
                 chosen[layer].append(pick)
                 pool.remove(pick)
-                used_notes |= {compact(n) for n in pick.notes_for}
+                used_notes |= self.note_keys[pick.name]
             # A layer whose materials cannot take its share at their usual levels gets a
             # blender that can (Hedione, Iso E Super, Galaxolide ...), as a perfumer would.
             blenders = [m for m in pool if self._usable_max(m, dilution) >= BLENDER_MIN_CAPACITY]
@@ -300,6 +307,12 @@ class Composer:
 
     def _usable_max(self, m: Material, dilution: float) -> float:
         """The most of `m` a concentrate may hold: its usual maximum, under every IFRA limit."""
+        cached = self._ceilings.get((m.name, dilution))
+        if cached is None:
+            cached = self._ceilings[(m.name, dilution)] = self._ceiling(m, dilution)
+        return cached
+
+    def _ceiling(self, m: Material, dilution: float) -> float:
         regs = self.perfumery.regulations
         ceiling = m.use_max_pct
         for cas in m.cas:

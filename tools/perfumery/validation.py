@@ -36,6 +36,7 @@ class Validator:
     def __init__(self, materials: MaterialDB, regulations: Regulations) -> None:
         self.materials = materials
         self.regs = regulations
+        self._constituents_of: dict[str, list[tuple[str, str, float]]] = {}
 
     # -- identification ------------------------------------------------------------------
     def _resolve(self, ingredient: Ingredient) -> _Resolved:
@@ -54,13 +55,14 @@ class Validator:
         return _Resolved(ingredient, None, [], None)
 
     def _constituents(self, resolved: _Resolved) -> list[tuple[str, str, float]]:
-        if resolved.material is None or not resolved.material.natural:
+        material = resolved.material
+        if material is None or not material.natural:
             return []
-        keys = [compact(resolved.material.name), *(compact(s) for s in resolved.material.synonyms), *resolved.cas]
-        for k in keys:
-            if k in self.regs.constituents:
-                return self.regs.constituents[k]
-        return []
+        if material.name not in self._constituents_of:
+            keys = [compact(material.name), *(compact(s) for s in material.synonyms), *material.cas]
+            found = next((self.regs.constituents[k] for k in keys if k in self.regs.constituents), [])
+            self._constituents_of[material.name] = found
+        return self._constituents_of[material.name]
 
     def _substance_totals(
         self, items: list[_Resolved], dilution: float

@@ -1,0 +1,123 @@
+"""Recipe benchmark: POST /api/v1/generate/recipe (compose plus validate) under load.
+
+The floor is the same work in-process, one brief at a time: `Composer.compose`, which
+validates what it composes. Every request carries a distinct brief (families, moods,
+seasons, notes and seeds drawn from fixed lists with a fixed seed), half of them Korean.
+
+Run: `fragrance-ai bench recipe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bench.common import drive, free_port, machine, percentiles, plot, start_server
+from core.settings import get_settings
+from tools.perfumery.composition import Brief, Composer
+from tools.perfumery.database import load_perfumery
+from tools.search.lexicon import default_lexicon
+
+PATH = "/api/v1/generate/recipe"
+KO: dict[str, list[str | None]] = {
+    "family": ["플로럴", "우디", "시트러스", "프레시", "앰버", "구르망", "그린", "프루티", "머스크"],
+    "mood": ["로맨틱", "포근한", "우아한", "섹시한", "차분한", None],
+    "season": ["봄", "여름", "가을", "겨울", None],
+    "intensity": ["가벼운", "보통", "진한"],
+    "notes": ["장미", "바닐라", "베르가못", "머스크", "재스민", "샌달우드", "라벤더", "무화과"],
+}
+EN: dict[str, list[str | None]] = {
+    "family": ["floral", "woody", "citrus", "fresh", "amber", "gourmand", "green", "fruity", "musky"],
+    "mood": ["romantic", "cozy", "elegant", "sexy", "calm", None],
+    "season": ["spring", "summer", "autumn", "winter", None],
+    "intensity": ["light", "moderate", "strong"],
+    "notes": ["rose", "vanilla", "bergamot", "musk", "jasmine", "sandalwood", "lavender", "fig"],
+}
+
+
+def brief_pool(size: int, seed: int = 11) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for n in range(size):
+        words = KO if n % 2 else EN
+        liked, disliked = rng.sample(words["notes"], 2)
+        body = {
+            "fragrance_family": rng.choice(words["family"]),
+            "mood": rng.choice(words["mood"]),
+            "season": rng.choice(words["season"]),
+            "intensity": rng.choice(words["intensity"]),
+            "liked_notes": [liked],
+            "disliked_notes": [disliked],
+            "seed": n,  # distinct briefs: no two requests compose the same formula
+        }
+        out.append({k: v for k, v in body.items() if v is not None})
+    return out
+
+
+def measure_floor(briefs: list[dict[str, Any]]) -> dict[str, Any]:
+    composer = Composer(load_perfumery(get_settings().fragrance_home), default_lexicon())
+    samples = []
+    for body in tqdm(briefs, desc="floor (compose + validate)", unit="brief"):
+        brief = Brief(**body)
+        started = time.perf_counter()
+        composer.compose(brief)
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"briefs": len(samples), "latency_ms": percentiles(samples), "samples_ms": samples}
+
+
+def run_recipe_benchmark(requests: int, concurrency: list[int], out_dir: Path) -> dict[str, Any]:
+    pool = brief_pool(800 + requests * len(concurrency))
+    floor = measure_floor(pool[:300])
+    port = free_port()
+    server = start_server(port)
+    try:
+        asyncio.run(drive(port, PATH, pool[300:500], max(concurrency), "warm-up"))
+        sequential = asyncio.run(drive(port, PATH, pool[500:800], 1, "REST, 1 in flight"))
+        load = []
+        for level, start in zip(concurrency, range(800, len(pool), requests), strict=False):
+            load.append(
+                asyncio.run(drive(port, PATH, pool[start : start + requests], level, f"REST, {level} in flight"))
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    result: dict[str, Any] = {
+        "benchmark": "recipe",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "path": PATH,
+        "floor": floor,
+        "sequential": sequential,
+        "load": load,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "recipe.json").write_text(json.dumps(result, indent=2))
+    plot(
+        result,
+        out_dir / "recipe.png",
+        floor_label="floor: compose + validate in-process",
+        title="distinct briefs, half Korean",
+        target_p50_ms=10,
+    )
+    summary = {
+        "floor_p50_ms": round(floor["latency_ms"]["p50"], 2),
+        "sequential_p50_ms": round(sequential["latency_ms"]["p50"], 2),
+        "load": [
+            {
+                "concurrency": run["concurrency"],
+                **{k: round(v, 2) for k, v in run["latency_ms"].items()},
+                "throughput_rps": round(run["throughput_rps"], 1),
+                "errors": run["errors"],
+            }
+            for run in load
+        ],
+    }
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {out_dir / 'recipe.json'} and {out_dir / 'recipe.png'}")
+    return result
