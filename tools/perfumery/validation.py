@@ -220,9 +220,7 @@ class Validator:
         total = sum(layers.values()) or 1.0
         return {k: round(100.0 * v / total, 2) for k, v in layers.items()}
 
-    def _warnings(
-        self, formula: Formula, items: list[_Resolved], targets: dict[str, tuple[float, float]]
-    ) -> list[str]:
+    def _warnings(self, formula: Formula, items: list[_Resolved], targets: dict[str, tuple[float, float]]) -> list[str]:
         warnings = []
         total = sum(i.pct for i in formula.ingredients)
         if abs(total - 100.0) > SUM_TOLERANCE_PCT:
