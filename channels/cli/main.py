@@ -313,6 +313,82 @@ def compose(
     )
 
 
+def _nlu() -> Any:
+    from agents.nlu import NLU
+    from tools.search.embeddings import embedder_for
+    from tools.search.engine import SearchEngine
+    from tools.search.store import CatalogStore
+
+    settings = get_settings()
+    engine = SearchEngine.load(settings) if CatalogStore(settings.catalog_db).exists() else None
+    return NLU.build(engine.embedder if engine else embedder_for(settings), engine)
+
+
+@app.command()
+def nlu(
+    text: Annotated[str | None, typer.Argument(help="An utterance, Korean or English.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help='JSONL file, one {"text": ...} per line; JSON lines out.')
+    ] = None,
+) -> None:
+    """Intent, confidence, slots and language of an utterance (the embedded intent role)."""
+    if batch is None and not (text and text.strip()):
+        raise fail("give a TEXT or --batch FILE.", 2)
+    if batch is not None:
+        texts = _read_texts(batch)
+        for result in _nlu().parse_many(texts):
+            sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "clarify"}, ensure_ascii=False) + "\n")
+        return
+    assert text is not None
+    result = _nlu().parse(text)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.secho(f"{result['intent']}  (confidence {result['confidence']:.2f}, {result['language']})", bold=True)
+    for name, value in result["slots"].items():
+        if name != "language":
+            typer.echo(f"  {name}: {json.dumps(value, ensure_ascii=False)}")
+    if result["clarify"]:
+        typer.secho(f"  -> {result['clarify']}", fg=typer.colors.YELLOW)
+
+
+def _read_texts(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise fail(f"{path}: cannot read ({exc.strerror}).", 2) from None
+    texts = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise fail(f"{path}: line {number}: not JSON ({exc.msg}).", 2) from None
+        value = item.get("text") if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value.strip() or len(value) > 2000:
+            raise fail(f'{path}: line {number}: "text" must be a non-empty string of at most 2000 characters.', 2)
+        texts.append(value)
+    return texts
+
+
+@eval_app.command("nlu")
+def eval_nlu(
+    data: Annotated[Path | None, typer.Option("--data", help="JSONL with text and intent (default: bundled).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Accuracy, per-intent precision and recall, and the confusion matrix of the embedded intent role."""
+    from agents.evaluation import DEFAULT_EVAL, evaluate_nlu, format_report, load_eval
+
+    try:
+        items = load_eval(data or DEFAULT_EVAL)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    report = evaluate_nlu(_nlu(), items)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
+
+
 @eval_app.command("search")
 def eval_search(
     queries: Annotated[

@@ -13,11 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from channels.rest.routes import health, perfumery, search
+from agents.nlu import NLU
+from channels.rest.routes import health, nlu, perfumery, search
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
 from tools.perfumery.composition import Composer
 from tools.perfumery.database import perfumery_for
+from tools.search.embeddings import embedder_for
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import default_lexicon
 
@@ -40,6 +42,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         app.state.engine_error = None
         app.state.perfumery = perfumery_for(settings.fragrance_home)
         app.state.composer = Composer(app.state.perfumery, default_lexicon())
+        engine_now = app.state.engine
+        embedder = engine_now.embedder if engine_now is not None else embedder_for(settings)
+        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now)
         if engine is None:
             try:
                 app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)
@@ -72,4 +77,5 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.include_router(health.router)
     app.include_router(search.router, prefix="/api/v1")
     app.include_router(perfumery.router, prefix="/api/v1")
+    app.include_router(nlu.router, prefix="/api/v1")
     return app

@@ -131,6 +131,7 @@ class Composition:
     formula: Formula
     ingredients: list[dict[str, Any]]
     validation: dict[str, Any]
+    omitted_notes: list[str] = field(default_factory=list)  # liked notes no usable material carries
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +142,7 @@ class Composition:
             "formula": self.formula.to_dict(),
             "ingredients": self.ingredients,
             "validation": self.validation,
+            "omitted_notes": self.omitted_notes,
         }
 
 
@@ -216,14 +218,17 @@ class Composer:
         targets = dict(zip(LAYERS, (split[0] + shift, split[1], split[2] - shift), strict=True))
 
         canonical = {compact(n) for n in disliked}
-        candidates = [
+        allowed = [
             m
             for m in self.perfumery.materials.materials
             if m.family != "solvent"
             and m.family not in banned_families
             and not canonical & self.note_keys[m.name]
-            and self._usable_max(m, dilution) >= m.use_min_pct
+            and self._usable_max(m, dilution) > 0
         ]
+        # Free choices only where IFRA leaves room for a usual dose; a liked note may
+        # still be carried by a material the limits keep below its usual dose.
+        candidates = [m for m in allowed if self._usable_max(m, dilution) >= m.use_min_pct]
         liked_keys = {compact(n) for n in liked}
         inspired = {compact(n) for n in brief.inspiration_notes}
 
@@ -241,16 +246,22 @@ class Composer:
         rng = random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:12], 16))
         chosen: dict[str, list[Material]] = {layer: [] for layer in LAYERS}
         reasons: dict[str, str] = {}
+        omitted: list[str] = []
         for note in liked:  # every liked note gets its best material, whatever the layer
             carriers = sorted(
-                (m for m in candidates if compact(note) in self.note_keys[m.name]),
+                (m for m in allowed if compact(note) in self.note_keys[m.name]),
                 key=lambda m: (-score(m), m.name),
             )
-            if carriers and carriers[0] not in chosen[carriers[0].volatility]:
+            if not carriers:
+                omitted.append(note)
+            elif carriers[0] not in chosen[carriers[0].volatility]:
                 chosen[carriers[0].volatility].append(carriers[0])
                 reasons[carriers[0].name] = self.lexicon.korean("note", note) if language == "ko" else note
         for layer, count in zip(LAYERS, COUNTS[intensity], strict=True):
-            pool = sorted((m for m in candidates if m.volatility == layer), key=lambda m: (-score(m), m.name))
+            pool = sorted(
+                (m for m in candidates if m.volatility == layer and m not in chosen[layer]),
+                key=lambda m: (-score(m), m.name),
+            )
             used_notes = {n for m in chosen[layer] for n in self.note_keys[m.name]}
             while len(chosen[layer]) < count and pool:
                 fresh = [m for m in pool if not self.note_keys[m.name] & used_notes] or pool
@@ -303,6 +314,7 @@ class Composer:
             formula=formula,
             ingredients=ingredients,
             validation=report.to_dict(),
+            omitted_notes=omitted,
         )
 
     def _usable_max(self, m: Material, dilution: float) -> float:
@@ -313,9 +325,15 @@ class Composer:
         return cached
 
     def _ceiling(self, m: Material, dilution: float) -> float:
+        """Alone in a formula, how much of `m` stays within every limit: its own and those of
+        what it contains (cinnamon bark oil is mostly cinnamal). Zero when anything in it is banned."""
         regs = self.perfumery.regulations
         ceiling = m.use_max_pct
-        for cas in m.cas:
+        parts = [(cas, 100.0) for cas in m.cas[:1]]
+        parts += [(cas, share) for _, cas, share in self.perfumery.validator.constituents_of(m)]
+        for cas, share in parts:
+            if share <= 0:
+                continue
             if any(cas in b.cas for b in regs.eu_prohibited):
                 return 0.0
             for standard in regs.by_cas.get(cas, []):
@@ -323,7 +341,7 @@ class Composer:
                 if limit == 0.0 or (limit is None and "prohibition" in standard.kinds):
                     return 0.0
                 if limit is not None:
-                    ceiling = min(ceiling, 0.9 * limit * 100.0 / dilution)
+                    ceiling = min(ceiling, 0.9 * limit * 100.0 / dilution * 100.0 / share)
         return ceiling
 
     def _amounts(
@@ -334,8 +352,10 @@ class Composer:
             materials = chosen[layer]
             if not materials:
                 continue
-            caps = {m.name: max(m.use_min_pct, min(self._usable_max(m, dilution), m.use_max_pct)) for m in materials}
-            wish = {m.name: (m.use_min_pct + caps[m.name]) / 2 * (0.5 + score(m) / 6) for m in materials}
+            caps = {m.name: min(self._usable_max(m, dilution), m.use_max_pct) for m in materials}
+            wish = {
+                m.name: (min(m.use_min_pct, caps[m.name]) + caps[m.name]) / 2 * (0.5 + score(m) / 6) for m in materials
+            }
             share = targets[layer]
             pcts: dict[str, float] = {}
             free = dict(wish)

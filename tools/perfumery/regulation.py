@@ -33,8 +33,29 @@ RINSE_OFF_THRESHOLD_PCT = 0.01
 _CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
 
 
+_CAS_ANYWHERE = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
+_NATURAL_CAP = re.compile(r"natural sources acceptable[^.]*?at most\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
+
+
 def split_cas(cell: str) -> list[str]:
-    return [c.strip() for c in re.split(r"[|,;/]", cell or "") if _CAS.match(c.strip())]
+    """Every CAS number in a cell, whatever surrounds it ("68737-61-1 (mixed isomers)")."""
+    return list(dict.fromkeys(_CAS_ANYWHERE.findall(cell or "")))
+
+
+def prohibited_part(cell: str) -> set[str]:
+    """CAS numbers a mixed standard lists under a "Prohibition ..." label (Tagetes erecta)."""
+    prohibited: set[str] = set()
+    allowed: set[str] = set()
+    current: set[str] | None = None
+    for part in (cell or "").split("|"):
+        text = part.strip()
+        if not _CAS_ANYWHERE.fullmatch(text):
+            lowered = text.lower()
+            current = prohibited if lowered.startswith("prohibit") else allowed if lowered else current
+            continue
+        if current is not None:
+            current.add(text)
+    return prohibited - allowed
 
 
 @dataclass(slots=True)
@@ -50,6 +71,8 @@ class Standard:
     limit_text: dict[str, str]  # the cell as written ("No Restriction", "See Notebox", "0.0015 (5-MOP)")
     amendment: str
     notes: str = ""
+    prohibited_cas: frozenset[str] = frozenset()  # banned CAS numbers of a mixed standard
+    natural_cap: float | None = None  # % a banned substance may reach when naturals bring it
 
     def limit(self, category: str) -> float | None:
         return self.limits.get(category)
@@ -82,8 +105,18 @@ class Regulations:
     by_cas: dict[str, list[Standard]] = field(default_factory=dict)
     by_name: dict[str, Standard] = field(default_factory=dict)
     allergen_by_cas: dict[str, Allergen] = field(default_factory=dict)
+    eu_banned_by_cas: dict[str, Allergen] = field(default_factory=dict)
+    eu_banned_by_name: dict[str, Allergen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for banned in self.eu_prohibited:
+            for cas in banned.cas:
+                self.eu_banned_by_cas.setdefault(cas, banned)
+            plain = re.sub(r"\(.*?\)", " ", banned.name)
+            for name in {banned.name, plain, *re.findall(r"\((.*?)\)", banned.name)}:
+                for variant in name.split("/"):
+                    if variant.strip():
+                        self.eu_banned_by_name.setdefault(compact(variant), banned)
         for standard in self.standards:
             for cas in standard.cas:
                 self.by_cas.setdefault(cas, []).append(standard)
@@ -129,6 +162,10 @@ def load_standards(path: Path) -> list[Standard]:
                 limits={c: _limit(row.get(f"cat{c}_pct", "")) for c in CATEGORIES},
                 limit_text={c: (row.get(f"cat{c}_pct") or "").strip() for c in CATEGORIES},
                 amendment=(row.get("amendment") or "").strip(),
+                prohibited_cas=frozenset(prohibited_part(row["cas_numbers"])),
+                natural_cap=float(cap.group(1))
+                if (cap := _NATURAL_CAP.search(row.get("restricted_notes") or ""))
+                else None,
                 notes=" ".join(
                     (row.get(k) or "").strip()
                     for k in ("prohibited_notes", "restricted_notes", "phototoxicity_notes", "specified_notes")

@@ -45,18 +45,25 @@ class Validator:
             return _Resolved(ingredient, material, material.cas, material.name)
         cas_given = [c for c in (ingredient.cas or "").replace("|", ",").split(",") if c.strip()]
         for cas in (c.strip() for c in cas_given):
-            if cas in self.regs.by_cas or cas in self.regs.allergen_by_cas:
-                known = self.regs.by_cas.get(cas, [None])[0]
-                label = known.name if known else self.regs.allergen_by_cas[cas].name
-                return _Resolved(ingredient, None, [cas], label)
+            if cas in self.regs.by_cas:
+                return _Resolved(ingredient, None, [cas], self.regs.by_cas[cas][0].name)
+            listed = self.regs.allergen_by_cas.get(cas) or self.regs.eu_banned_by_cas.get(cas)
+            if listed is not None:
+                return _Resolved(ingredient, None, [cas], listed.name)
         standard = self.regs.by_name.get(compact(ingredient.name))
         if standard is not None:
             return _Resolved(ingredient, None, standard.cas, standard.name)
+        banned = self.regs.eu_banned_by_name.get(compact(ingredient.name))
+        if banned is not None:
+            return _Resolved(ingredient, None, banned.cas, banned.name)
         return _Resolved(ingredient, None, [], None)
 
     def _constituents(self, resolved: _Resolved) -> list[tuple[str, str, float]]:
-        material = resolved.material
-        if material is None or not material.natural:
+        return self.constituents_of(resolved.material) if resolved.material is not None else []
+
+    def constituents_of(self, material: Material) -> list[tuple[str, str, float]]:
+        """(name, CAS, % share) of what a natural contains, where the tables say."""
+        if not material.natural:
             return []
         if material.name not in self._constituents_of:
             keys = [compact(material.name), *(compact(s) for s in material.synonyms), *material.cas]
@@ -65,20 +72,24 @@ class Validator:
         return self._constituents_of[material.name]
 
     def _substance_totals(
-        self, items: list[_Resolved], dilution: float
-    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float]]]]:
-        """Finished-product % per CAS, and which ingredient (index) gave how much."""
+        self, items: list[_Resolved], dilution: float, primary: dict[str, str]
+    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, bool]]]]:
+        """Finished-product % per CAS, and which ingredient (index) gave how much, directly or not.
+
+        A substance known under several CAS numbers is kept under one (`primary`), so
+        limonene added as such and limonene from bergamot oil add up.
+        """
         totals: dict[str, float] = defaultdict(float)
-        sources: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        sources: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
         for index, item in enumerate(items):
             finished = item.ingredient.pct * dilution / 100.0
-            if item.cas:  # several CAS numbers of one material name the same thing
+            if item.cas:
                 totals[item.cas[0]] += finished
-                sources[item.cas[0]].append((index, finished))
+                sources[item.cas[0]].append((index, finished, True))
             for _name, cas, share in self._constituents(item):
                 amount = finished * share / 100.0
-                totals[cas] += amount
-                sources[cas].append((index, amount))
+                totals[primary.get(cas, cas)] += amount
+                sources[primary.get(cas, cas)].append((index, amount, False))
         return totals, sources
 
     # -- the check -------------------------------------------------------------------------
@@ -92,7 +103,10 @@ class Validator:
         """Check `formula`; `balance_targets` are the style's top/heart/base ranges (% of the concentrate)."""
         items = [self._resolve(i) for i in formula.ingredients]
         dilution = formula.dilution_pct
-        totals, sources = self._substance_totals(items, dilution)
+        # A material known under several CAS numbers is counted under its first one; a
+        # standard or allergen entry naming any of the others still finds it.
+        primary = {alias: item.cas[0] for item in items for alias in item.cas[1:]}
+        totals, sources = self._substance_totals(items, dilution, primary)
         violations: list[Violation] = []
         notes: list[str] = []
         names = [i.ingredient.name for i in items]
@@ -109,10 +123,6 @@ class Validator:
                     )
                 )
 
-        # A material known under several CAS numbers is counted under its first one; a
-        # standard or allergen entry naming any of the others still finds it.
-        primary = {alias: item.cas[0] for item in items for alias in item.cas[1:]}
-
         def covered(cas_numbers: list[str]) -> list[str]:
             return sorted({primary.get(c, c) for c in cas_numbers if totals.get(primary.get(c, c), 0.0) > 0})
 
@@ -121,9 +131,19 @@ class Validator:
             if not involved:
                 continue
             total = sum(totals[c] for c in involved)
-            contributors = sorted({names[i] for c in involved for i, _ in sources[c]})
+            contributors = sorted({names[i] for c in involved for i, _, _ in sources[c]})
             first_cas = involved[0]
             limit = standard.limit(formula.ifra_category)
+            direct = sum(a for c in involved for _, a, as_such in sources[c] if as_such)
+            banned_direct = [
+                names[i] for c in involved if c in standard.prohibited_cas for i, _, as_such in sources[c] if as_such
+            ]
+            if banned_direct:  # the banned part of a mixed standard (Tagetes erecta)
+                limit = 0.0
+                contributors = sorted(set(banned_direct))
+            elif limit is None and standard.natural_cap is not None and direct == 0:
+                # Banned as such, tolerated from naturals up to a cap (benzyl cyanide, safrole).
+                limit = standard.natural_cap
             if limit == 0.0 or (limit is None and "prohibition" in standard.kinds):
                 violations.append(
                     Violation(
@@ -169,7 +189,7 @@ class Validator:
                         limit_pct=0.0,
                         actual_pct=round(sum(totals[c] for c in involved), 6),
                         standard=banned.reference,
-                        sources=sorted({names[i] for c in involved for i, _ in sources[c]}),
+                        sources=sorted({names[i] for c in involved for i, _, _ in sources[c]}),
                         message=f"{banned.name} is banned in cosmetics in the EU ({banned.reference})",
                     )
                 )
@@ -186,7 +206,7 @@ class Validator:
                         cas=allergen.cas[0],
                         finished_pct=round(total, 6),
                         korean=allergen.korean,
-                        sources=sorted({names[i] for c in involved for i, _ in sources[c]}),
+                        sources=sorted({names[i] for c in involved for i, _, _ in sources[c]}),
                     )
                 )
         allergens.sort(key=lambda a: -a.finished_pct)

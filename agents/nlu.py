@@ -1,0 +1,93 @@
+"""Natural-language understanding of one utterance: intent, confidence, slots, language.
+
+This is the embedded intent role; the Ollama-backed role (Qwen with structured output)
+is to return the same shape.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from agents.intent import IntentClassifier
+from agents.slots import SlotReader
+from tools.perfumery.database import load_perfumery
+from tools.perfumery.materials import MaterialDB
+from tools.search.embeddings import Embedder
+from tools.search.engine import SearchEngine
+from tools.search.lexicon import default_lexicon
+from tools.search.query import QueryParser
+from tools.search.text import fold, key, trie_pattern
+
+
+class DomainSignals:
+    """Facts the classifier weighs next to the words: what the text names from the domain."""
+
+    def __init__(self, reader: SlotReader, materials: MaterialDB) -> None:
+        self.reader = reader
+        surfaces = {fold(n) for m in materials.materials for n in [m.name, *m.synonyms] if len(fold(n)) >= 4}
+        self.materials = re.compile(trie_pattern(sorted(surfaces)))
+
+    def __call__(self, text: str) -> list[float]:
+        slots = self.reader.read(text)
+        folded = fold(text)
+        perfume_words = bool(
+            slots.liked_notes or slots.disliked_notes or slots.accords or slots.brands or slots.season
+            or slots.mood or slots.occasion or slots.gender
+        )  # fmt: skip
+        return [
+            min(len(slots.perfumes), 2) / 2,
+            1.0 if self.materials.search(folded) else 0.0,
+            1.0 if slots.formula_lines or "%" in text else 0.0,
+            1.0 if perfume_words or slots.perfumes else 0.0,
+            1.0 if slots.brands else 0.0,
+        ]
+
+
+MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordinary words
+
+
+def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
+    """Names a customer may use for catalog perfumes: "brand name" always, the bare name when distinctive."""
+    names: dict[str, dict[str, str]] = {}
+    common = set(engine.lexicon.note_aliases) | set(engine.lexicon.accord_aliases)
+    for p in engine.index.perfumes:
+        entry = {"id": p.id, "brand": p.brand, "name": p.name}
+        names.setdefault(key(f"{p.brand} {p.name}"), entry)
+        bare = key(p.name)
+        if len(bare) >= MIN_NAME_CHARS and bare not in common and not bare.isdigit():
+            names.setdefault(bare, entry)
+    return names
+
+
+class NLU:
+    def __init__(self, classifier: IntentClassifier, slots: SlotReader) -> None:
+        self.classifier = classifier
+        self.slots = slots
+
+    @classmethod
+    def build(cls, embedder: Embedder, engine: SearchEngine | None = None, materials: MaterialDB | None = None) -> NLU:
+        parser = engine.parser if engine is not None else QueryParser(default_lexicon(), None)
+        names = perfume_names(engine) if engine is not None else None
+        reader = SlotReader(parser, names)
+        materials = materials or load_perfumery(Path("/nonexistent")).materials
+        signals = DomainSignals(reader, materials)
+        return cls(IntentClassifier(embedder, signals=signals), reader)
+
+    def parse(self, text: str) -> dict[str, Any]:
+        return self.parse_many([text])[0]
+
+    def parse_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        results = self.classifier.classify_many(texts)
+        return [
+            {
+                "text": text,
+                "intent": result.intent,
+                "confidence": result.confidence,
+                "slots": self.slots.read(text).to_dict(),
+                "language": result.language,
+                "clarify": result.clarify,
+            }
+            for text, result in zip(texts, results, strict=True)
+        ]

@@ -1,0 +1,104 @@
+"""Slots of an utterance, read with the search lexicon (notes, accords, brands, seasons ...)
+plus what only a conversation needs: a budget, formula lines and named perfumes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tools.search.query import QueryParser
+from tools.search.text import fold, key, trie_pattern
+
+_WON = re.compile(r"(\d+(?:[.,]\d+)?)\s*(만\s*원|만원|천\s*원|원|krw)")
+_DOLLAR = re.compile(r"(?:\$\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks))")
+_BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
+_CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|싼|싸게|가성비")
+_FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{1,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
+_INTENSITY = {
+    "light": re.compile(r"\blight(er)?\b|\bsubtle\b|\bsofter\b|가벼운|가볍게|더 가벼|은은"),
+    "strong": re.compile(r"\bstronger\b|\bintense\b|\bheavier\b|진한|진하게|강하게|묵직"),
+}
+
+
+@dataclass(slots=True)
+class Slots:
+    language: str
+    liked_notes: list[str] = field(default_factory=list)
+    disliked_notes: list[str] = field(default_factory=list)
+    accords: list[str] = field(default_factory=list)
+    disliked_accords: list[str] = field(default_factory=list)
+    gender: str | None = None
+    season: str | None = None
+    occasion: str | None = None
+    mood: str | None = None
+    intensity: str | None = None
+    longevity: list[str] = field(default_factory=list)
+    sillage: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None
+    brands: list[str] = field(default_factory=list)
+    perfumes: list[dict[str, str]] = field(default_factory=list)
+    formula_lines: list[dict[str, Any]] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+
+
+class SlotReader:
+    def __init__(self, parser: QueryParser, perfume_names: dict[str, dict[str, str]] | None = None) -> None:
+        """`perfume_names`: key(name) -> {"id", "brand", "name"} for perfumes findable by name."""
+        self.parser = parser
+        self.perfume_names = perfume_names or {}
+        self._names = re.compile(trie_pattern(list(self.perfume_names))) if self.perfume_names else None
+
+    def read(self, text: str) -> Slots:
+        parsed = self.parser.parse(text)
+        slots = Slots(
+            language=parsed.language,
+            liked_notes=parsed.notes,
+            disliked_notes=parsed.exclude_notes,
+            accords=parsed.accords,
+            disliked_accords=parsed.exclude_accords,
+            gender=parsed.gender,
+            season=parsed.seasons[0] if parsed.seasons else None,
+            occasion=parsed.occasions[0] if parsed.occasions else None,
+            mood=parsed.moods[0] if parsed.moods else None,
+            longevity=parsed.longevity,
+            sillage=parsed.sillage,
+            brands=parsed.brands,
+            year_min=parsed.year_min,
+            year_max=parsed.year_max,
+        )
+        folded = fold(text)
+        for name, pattern in _INTENSITY.items():
+            if pattern.search(folded):
+                slots.intensity = name
+        slots.budget = self._budget(folded)
+        slots.formula_lines = [
+            {"name": m.group(1).strip(" ,;-"), "pct": float(m.group(2))} for m in _FORMULA_LINE.finditer(text)
+        ]
+        if self._names is not None:
+            seen = set()
+            for match in self._names.finditer(key(text)):
+                perfume = self.perfume_names[match.group(0)]
+                if perfume["id"] not in seen:
+                    seen.add(perfume["id"])
+                    slots.perfumes.append(perfume)
+        return slots
+
+    @staticmethod
+    def _budget(folded: str) -> dict[str, Any] | None:
+        won = _WON.search(folded)
+        if won:
+            amount = float(won.group(1).replace(",", ""))
+            unit = won.group(2).replace(" ", "")
+            amount *= {"만원": 10_000, "천원": 1_000}.get(unit, 1)
+            return {"max": amount, "currency": "KRW"}
+        dollar = _DOLLAR.search(folded)
+        if dollar and _BUDGET_CUE.search(folded):
+            return {"max": float(dollar.group(1) or dollar.group(2)), "currency": "USD"}
+        if _CHEAPER.search(folded):
+            return {"relative": "cheaper"}
+        return None
