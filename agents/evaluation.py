@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from agents.intent import INTENTS
 from agents.nlu import NLU
 from core.errors import FragranceError
+from core.jsonl import read_jsonl
 
 DEFAULT_EVAL = Path(__file__).resolve().parent / "data" / "nlu_eval.jsonl"
 
 
 def load_eval(path: Path) -> list[dict[str, str]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise FragranceError(f"{path}: cannot read ({exc.strerror}).") from exc
     items = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FragranceError(f"{path}: line {number}: not JSON ({exc.msg}).") from exc
-        if item.get("intent") not in INTENTS or not item.get("text"):
+    for number, item in read_jsonl(path):
+        if not isinstance(item, dict) or item.get("intent") not in INTENTS or not item.get("text"):
             raise FragranceError(f"{path}: line {number}: needs text and an intent from {', '.join(INTENTS)}.")
         items.append(item)
     return items

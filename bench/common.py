@@ -144,3 +144,26 @@ def machine() -> dict[str, str]:
     import platform
 
     return {"cpus": str(os.cpu_count()), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def print_summary(result: dict[str, Any], *written: Path) -> None:
+    """The figures worth quoting, as JSON on stdout, and where the full results went."""
+    import json
+
+    floor = result["floor"]["latency_ms"]["p50"]
+    summary = {
+        "floor_p50_ms": round(floor, 2),
+        "sequential_p50_ms": round(result["sequential"]["latency_ms"]["p50"], 2),
+        "load": [
+            {
+                "concurrency": run["concurrency"],
+                **{k: round(v, 2) for k, v in run["latency_ms"].items()},
+                "throughput_rps": round(run["throughput_rps"], 1),
+                "errors": run["errors"],
+                "p50_over_floor": round(run["latency_ms"]["p50"] / floor, 2),
+            }
+            for run in result["load"]
+        ],
+    }
+    print(json.dumps(summary, indent=2))
+    print("wrote " + " and ".join(str(p) for p in written))

@@ -18,7 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.common import drive, free_port, machine, percentiles, plot, start_server
+from bench.common import drive, free_port, machine, percentiles, plot, print_summary, start_server
 from core.settings import get_settings
 from tools.perfumery.composition import Brief, Composer
 from tools.perfumery.database import load_perfumery
@@ -105,19 +105,5 @@ def run_recipe_benchmark(requests: int, concurrency: list[int], out_dir: Path) -
         title="distinct briefs, half Korean",
         target_p50_ms=10,
     )
-    summary = {
-        "floor_p50_ms": round(floor["latency_ms"]["p50"], 2),
-        "sequential_p50_ms": round(sequential["latency_ms"]["p50"], 2),
-        "load": [
-            {
-                "concurrency": run["concurrency"],
-                **{k: round(v, 2) for k, v in run["latency_ms"].items()},
-                "throughput_rps": round(run["throughput_rps"], 1),
-                "errors": run["errors"],
-            }
-            for run in load
-        ],
-    }
-    print(json.dumps(summary, indent=2))
-    print(f"wrote {out_dir / 'recipe.json'} and {out_dir / 'recipe.png'}")
+    print_summary(result, out_dir / "recipe.json", out_dir / "recipe.png")
     return result

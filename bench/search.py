@@ -21,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.common import drive, free_port, machine, percentiles, plot, start_server
+from bench.common import drive, free_port, machine, percentiles, plot, print_summary, start_server
 from core.errors import FragranceError
 from core.settings import get_settings
 from tools.search.embeddings import embedder_for
@@ -176,20 +176,5 @@ def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -
         title=f"{result['catalog_perfumes']} perfumes, distinct queries, no cache",
         target_p50_ms=20,
     )
-    summary = {
-        "floor_p50_ms": round(floor["latency_ms"]["p50"], 2),
-        "sequential_p50_ms": round(sequential["latency_ms"]["p50"], 2),
-        "load": [
-            {
-                "concurrency": run["concurrency"],
-                **{k: round(v, 2) for k, v in run["latency_ms"].items()},
-                "throughput_rps": round(run["throughput_rps"], 1),
-                "errors": run["errors"],
-                "p50_over_floor": round(run["latency_ms"]["p50"] / floor["latency_ms"]["p50"], 2),
-            }
-            for run in load
-        ],
-    }
-    print(json.dumps(summary, indent=2))
-    print(f"wrote {out_dir / 'search.json'} and {out_dir / 'search.png'}")
+    print_summary(result, out_dir / "search.json", out_dir / "search.png")
     return result

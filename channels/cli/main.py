@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from core.errors import FragranceError
+from core.jsonl import read_jsonl
 from core.settings import get_settings
 
 app = typer.Typer(
@@ -162,29 +164,30 @@ def search(
         _print_results(response)
 
 
-def _read_batch(path: Path) -> list[dict[str, Any]]:
-    """Read and check every line before any search runs, so a bad line costs nothing."""
+def _read_lines(path: Path, field: str, extra: Callable[[int, dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Read and check every line of a batch file before any work runs, so a bad line costs nothing."""
     limit = get_settings().search_max_query_chars
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise fail(f"{path}: cannot read ({exc.strerror}).", 2) from None
+        rows = read_jsonl(path)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
     out = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise fail(f"{path}: line {number}: not JSON ({exc.msg}).", 2) from None
-        query = item.get("query") if isinstance(item, dict) else None
-        if not isinstance(query, str) or not query.strip() or len(query) > limit:
-            raise fail(f'{path}: line {number}: "query" must be a non-empty string of at most {limit} characters.', 2)
-        top_k = item.get("top_k", 10)
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 100:
-            raise fail(f'{path}: line {number}: "top_k" must be a whole number from 1 to 100.', 2)
-        out.append({"query": query, "top_k": top_k})
+    for number, item in rows:
+        value = item.get(field) if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise fail(f'{path}: line {number}: "{field}" must be a non-empty string of at most {limit} characters.', 2)
+        out.append({field: value, **extra(number, item)})
     return out
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    def top_k(number: int, item: dict[str, Any]) -> dict[str, Any]:
+        value = item.get("top_k", 10)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise fail(f'{path}: line {number}: "top_k" must be a whole number from 1 to 100.', 2)
+        return {"top_k": value}
+
+    return _read_lines(path, "query", top_k)
 
 
 @app.command()
@@ -354,23 +357,7 @@ def nlu(
 
 
 def _read_texts(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise fail(f"{path}: cannot read ({exc.strerror}).", 2) from None
-    texts = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise fail(f"{path}: line {number}: not JSON ({exc.msg}).", 2) from None
-        value = item.get("text") if isinstance(item, dict) else None
-        if not isinstance(value, str) or not value.strip() or len(value) > 2000:
-            raise fail(f'{path}: line {number}: "text" must be a non-empty string of at most 2000 characters.', 2)
-        texts.append(value)
-    return texts
+    return [row["text"] for row in _read_lines(path, "text", lambda _number, _item: {})]
 
 
 @eval_app.command("nlu")

@@ -7,13 +7,12 @@ a name that only differs by a generic word ("Bergamot Oil", "Bergamot essential 
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import FragranceError
-from tools.perfumery.regulation import split_cas
+from tools.perfumery.regulation import read_table, split_cas
 from tools.search.text import compact, fold
 
 STARTER_MATERIALS = Path(__file__).resolve().parent / "data" / "materials.csv"
@@ -84,11 +83,7 @@ def _float(raw: str, what: str, path: Path, line: int) -> float:
 
 def load_materials(path: Path = STARTER_MATERIALS) -> list[Material]:
     """The starter table's layout (see its header)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise FragranceError(f"{path}: cannot read the materials table ({exc}).") from exc
+    rows = read_table(path, "materials table")
     out = []
     for line, row in enumerate(rows, 2):
         volatility = (row.get("volatility") or "heart").strip().lower()
@@ -116,11 +111,7 @@ def load_reference_materials(path: Path) -> list[Material]:
 
     Only what the file states is kept; a material without a CAS is skipped.
     """
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise FragranceError(f"{path}: cannot read the materials table ({exc}).") from exc
+    rows = read_table(path, "materials table")
     if rows and not {"cas", "name"} <= set(rows[0]):
         raise FragranceError(f"{path}: line 1: a materials table needs cas and name columns.")
     out = []

@@ -37,6 +37,15 @@ _CAS_ANYWHERE = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
 _NATURAL_CAP = re.compile(r"natural sources acceptable[^.]*?at most\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
 
 
+def read_table(path: Path, what: str) -> list[dict[str, str]]:
+    """All rows of a CSV table; a file that cannot be read raises a sentence naming it."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FragranceError(f"{path}: cannot read the {what} ({exc}).") from exc
+
+
 def split_cas(cell: str) -> list[str]:
     """Every CAS number in a cell, whatever surrounds it ("68737-61-1 (mixed isomers)")."""
     return list(dict.fromkeys(_CAS_ANYWHERE.findall(cell or "")))
@@ -138,11 +147,7 @@ def _limit(cell: str) -> float | None:
 
 def load_standards(path: Path) -> list[Standard]:
     """Standards from a CSV in the layout of the IFRA 51st Amendment overview."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise FragranceError(f"{path}: cannot read the IFRA table ({exc}).") from exc
+    rows = read_table(path, "IFRA table")
     needed = {"ifra_key", "name", "cas_numbers", "standard_type", "cat4_pct"}
     if not rows or not needed <= set(rows[0]):
         missing = ", ".join(sorted(needed - set(rows[0] if rows else [])))
@@ -177,11 +182,7 @@ def load_standards(path: Path) -> list[Standard]:
 
 def load_allergens(path: Path) -> list[Allergen]:
     """Allergens from the starter layout (name, cas, korean_name) or the EU transcription (Name, CAS)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise FragranceError(f"{path}: cannot read the allergen list ({exc}).") from exc
+    rows = read_table(path, "allergen list")
     if not rows:
         raise FragranceError(f"{path}: line 2: the allergen list is empty.")
     lower = {k.lower(): k for k in rows[0]}
@@ -208,11 +209,7 @@ def load_constituents(path: Path) -> dict[str, list[tuple[str, str, float]]]:
     Reads the starter layout (natural_name, natural_cas, ...) and the IFRA annex layout
     (Natural_Name, Constituent_Name, Constituent_CAS, Percentage).
     """
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise FragranceError(f"{path}: cannot read the constituents table ({exc}).") from exc
+    rows = read_table(path, "constituents table")
     out: dict[str, list[tuple[str, str, float]]] = {}
     for row in rows:
         lower = {k.lower(): v for k, v in row.items()}

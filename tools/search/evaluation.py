@@ -7,13 +7,13 @@ a missing result counts as a miss, so returning fewer than five never helps.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from core.errors import FragranceError
+from core.jsonl import read_jsonl
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import Lexicon
@@ -56,19 +56,10 @@ class EvalReport:
 
 def load_eval_queries(path: Path) -> list[dict[str, Any]]:
     items = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise FragranceError(f"{path}: cannot read ({exc.strerror}).") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FragranceError(f"{path}: line {number}: not JSON ({exc.msg}).") from exc
-        unknown = set(item.get("constraints", {})) - CONSTRAINT_KEYS
-        if not item.get("query") or not item.get("constraints") or unknown:
+    for number, item in read_jsonl(path):
+        constraints = item.get("constraints") if isinstance(item, dict) else None
+        unknown = set(constraints or {}) - CONSTRAINT_KEYS
+        if not isinstance(constraints, dict) or not item.get("query") or not constraints or unknown:
             raise FragranceError(
                 f"{path}: line {number}: needs a query and constraints"
                 + (f"; unknown constraint keys: {', '.join(sorted(unknown))}" if unknown else "")
