@@ -6,39 +6,33 @@ is to return the same shape.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 from agents.intent import IntentClassifier
 from agents.slots import SlotReader
-from tools.perfumery.database import load_perfumery
 from tools.perfumery.materials import MaterialDB
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import default_lexicon
 from tools.search.query import QueryParser
-from tools.search.text import fold, key, trie_pattern
+from tools.search.text import key
 
 
 class DomainSignals:
     """Facts the classifier weighs next to the words: what the text names from the domain."""
 
-    def __init__(self, reader: SlotReader, materials: MaterialDB) -> None:
+    def __init__(self, reader: SlotReader) -> None:
         self.reader = reader
-        surfaces = {fold(n) for m in materials.materials for n in [m.name, *m.synonyms] if len(fold(n)) >= 4}
-        self.materials = re.compile(trie_pattern(sorted(surfaces)))
 
     def __call__(self, text: str) -> list[float]:
         slots = self.reader.read(text)
-        folded = fold(text)
         perfume_words = bool(
             slots.liked_notes or slots.disliked_notes or slots.accords or slots.brands or slots.season
             or slots.mood or slots.occasion or slots.gender
         )  # fmt: skip
         return [
             min(len(slots.perfumes), 2) / 2,
-            1.0 if self.materials.search(folded) else 0.0,
+            1.0 if slots.materials else 0.0,
             1.0 if slots.formula_lines or "%" in text else 0.0,
             1.0 if perfume_words or slots.perfumes else 0.0,
             1.0 if slots.brands else 0.0,
@@ -67,12 +61,11 @@ class NLU:
         self.slots = slots
 
     @classmethod
-    def build(cls, embedder: Embedder, engine: SearchEngine | None = None, materials: MaterialDB | None = None) -> NLU:
+    def build(cls, embedder: Embedder, engine: SearchEngine | None, materials: MaterialDB) -> NLU:
         parser = engine.parser if engine is not None else QueryParser(default_lexicon(), None)
         names = perfume_names(engine) if engine is not None else None
-        reader = SlotReader(parser, names)
-        materials = materials or load_perfumery(Path("/nonexistent")).materials
-        signals = DomainSignals(reader, materials)
+        reader = SlotReader(parser, names, materials)
+        signals = DomainSignals(reader)
         return cls(IntentClassifier(embedder, signals=signals), reader)
 
     def parse(self, text: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tools.perfumery.materials import MaterialDB
 from tools.search.query import QueryParser
 from tools.search.text import fold, key, trie_pattern
 
@@ -38,6 +39,7 @@ class Slots:
     budget: dict[str, Any] | None = None
     brands: list[str] = field(default_factory=list)
     perfumes: list[dict[str, str]] = field(default_factory=list)
+    materials: list[str] = field(default_factory=list)  # perfumery materials named (Iso E Super, 쿠마린)
     formula_lines: list[dict[str, Any]] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
@@ -47,10 +49,21 @@ class Slots:
 
 
 class SlotReader:
-    def __init__(self, parser: QueryParser, perfume_names: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        parser: QueryParser,
+        perfume_names: dict[str, dict[str, str]] | None = None,
+        materials: MaterialDB | None = None,
+    ) -> None:
         """`perfume_names`: key(name) -> {"id", "brand", "name"} for perfumes findable by name."""
         self.parser = parser
         self.perfume_names = perfume_names or {}
+        self.material_names: dict[str, str] = {}
+        for m in materials.materials if materials else []:
+            for name in [m.name, *m.synonyms]:
+                if len(fold(name)) >= 4:
+                    self.material_names.setdefault(fold(name), m.name)
+        self._materials = re.compile(trie_pattern(list(self.material_names))) if self.material_names else None
         self._names = re.compile(trie_pattern(list(self.perfume_names))) if self.perfume_names else None
 
     def read(self, text: str) -> Slots:
@@ -79,6 +92,9 @@ class SlotReader:
         slots.formula_lines = [
             {"name": m.group(1).strip(" ,;-"), "pct": float(m.group(2))} for m in _FORMULA_LINE.finditer(text)
         ]
+        if self._materials is not None:
+            found = (self.material_names[m.group(0)] for m in self._materials.finditer(folded))
+            slots.materials = list(dict.fromkeys(found))
         if self._names is not None:
             seen = set()
             for match in self._names.finditer(key(text)):

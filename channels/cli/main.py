@@ -324,7 +324,8 @@ def _nlu() -> Any:
 
     settings = get_settings()
     engine = SearchEngine.load(settings) if CatalogStore(settings.catalog_db).exists() else None
-    return NLU.build(engine.embedder if engine else embedder_for(settings), engine)
+    materials = _perfumery().materials
+    return NLU.build(engine.embedder if engine else embedder_for(settings), engine, materials)
 
 
 @app.command()

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         app.state.composer = Composer(app.state.perfumery, default_lexicon())
         engine_now = app.state.engine
         embedder = engine_now.embedder if engine_now is not None else embedder_for(settings)
-        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now)
+        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now, app.state.perfumery.materials)
         if engine is None:
             try:
                 app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)

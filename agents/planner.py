@@ -1,0 +1,125 @@
+"""The embedded orchestrator: a rule planner from intent and slots to tool calls.
+
+It calls the same tools a tool-calling model would (tools/toolkit.py), with arguments
+built only from what the user said and what the conversation carried over. The
+Ollama-backed orchestrator is to produce the same `ToolCall` list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS
+from tools.search.text import compact
+
+_CONCENTRATION = re.compile(r"\b(parfum|extrait|edp|edt|edc)\b|(오드퍼퓸|오드뚜왈렛|오드코롱|퍼퓸)", re.IGNORECASE)
+_DILUTION = re.compile(
+    r"(\d+(?:\.\d+)?)\s*%\s*(?:dilution|concentrat|부향률|희석)|(?:dilution|부향률)\s*(\d+(?:\.\d+)?)\s*%"
+)
+_REFINE = re.compile(
+    r"cheaper|less expensive|lighter|less sweet|sweeter|stronger|something else|another|different|other|"
+    r"더\s|덜\s|다른|저렴|싼|가벼운\s*걸로|말고",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class ToolCall:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Carried:
+    """What earlier turns leave for this one: the last search and the perfumes shown."""
+
+    last_query: str | None = None
+    last_filters: dict[str, Any] = field(default_factory=dict)
+    shown_ids: list[str] = field(default_factory=list)
+    shown_prices: list[float] = field(default_factory=list)
+
+
+def _filters(slots: dict[str, Any]) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if slots.get("disliked_notes"):
+        filters["exclude_notes"] = slots["disliked_notes"]
+    if slots.get("disliked_accords"):
+        filters["exclude_accords"] = slots["disliked_accords"]
+    budget = slots.get("budget") or {}
+    if budget.get("max") and budget.get("currency") == "KRW":
+        filters["price_max"] = budget["max"]
+    return filters
+
+
+def _family(slots: dict[str, Any], text: str) -> str:
+    folded = compact(text)
+    for family, words in FAMILY_WORDS.items():
+        if any(compact(w) in folded for w in words if len(compact(w)) >= 2):
+            return family
+    for accord in slots.get("accords", []):
+        material_family = ACCORD_FAMILY.get(accord, "")
+        if material_family in FAMILY_WORDS:
+            return material_family
+    return "floral"
+
+
+def plan(intent: str, slots: dict[str, Any], text: str, carried: Carried) -> list[ToolCall]:
+    """Tool calls for one turn; an empty list means the reply needs no tool."""
+    perfumes = [p["id"] for p in slots.get("perfumes", [])]
+    if intent == "recommend":
+        filters = _filters(slots)
+        query = text
+        if carried.last_query and _REFINE.search(text):
+            # A refinement: the last search, narrowed by what this turn adds.
+            query = f"{carried.last_query} {text}"
+            filters = {**carried.last_filters, **filters}
+            budget = slots.get("budget") or {}
+            if budget.get("relative") == "cheaper" and carried.shown_prices:
+                filters["price_max"] = min(carried.shown_prices) - 1
+        return [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
+    if intent == "product_info":
+        if perfumes:
+            return [ToolCall("get_perfume", {"perfume_id": perfumes[0]})]
+        return [ToolCall("search_perfumes", {"query": text, "top_k": 3, "filters": {}})]
+    if intent == "compare":
+        ids = perfumes or carried.shown_ids[:2]
+        if len(ids) >= 2:
+            return [ToolCall("compare_perfumes", {"perfume_ids": ids[:4]})]
+        return [ToolCall("search_perfumes", {"query": text, "top_k": 4, "filters": {}})]
+    if intent == "compose":
+        concentration = _CONCENTRATION.search(text)
+        name = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
+        return [
+            ToolCall(
+                "compose_formula",
+                {
+                    "fragrance_family": _family(slots, text),
+                    "mood": slots.get("mood"),
+                    "intensity": slots.get("intensity") or "moderate",
+                    "season": slots.get("season"),
+                    "liked_notes": slots.get("liked_notes", []),
+                    "disliked_notes": slots.get("disliked_notes", []),
+                    "concentration": name,
+                    "inspiration_id": perfumes[0] if perfumes else None,
+                    "language": slots.get("language"),
+                },
+            )
+        ]
+    if intent == "validate":
+        lines = slots.get("formula_lines", [])
+        if not lines:
+            return []
+        args: dict[str, Any] = {"ingredients": lines}
+        dilution = _DILUTION.search(text)
+        concentration = _CONCENTRATION.search(text)
+        if dilution:
+            args["dilution_pct"] = float(dilution.group(1) or dilution.group(2))
+        else:
+            args["concentration"] = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
+        return [ToolCall("validate_formula", args)]
+    if intent == "ingredient_info":
+        name = (slots.get("materials") or slots.get("liked_notes") or slots.get("disliked_notes") or [None])[0]
+        return [ToolCall("lookup_material", {"name": name or text})]
+    return []  # handoff, smalltalk, off_topic: answered without tools

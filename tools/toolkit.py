@@ -1,0 +1,191 @@
+"""The LangChain tools the conversation calls, over the search engine and the perfumery engine.
+
+Each tool's docstring is written for the orchestrating model. Results are small JSON-able
+dicts (a model reads them, a template renders them); a recoverable failure (an unknown
+id, a malformed formula) comes back as {"error": "..."} the caller can act on, never as
+an exception in the transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from tools.perfumery.composition import Brief, Composer
+from tools.perfumery.database import Perfumery
+from tools.perfumery.formula import Formula, FormulaError
+from tools.search.catalog import Perfume
+from tools.search.engine import SearchEngine, SearchResult
+
+
+def _card(p: Perfume | SearchResult, *, full: bool = False) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "id": p.id,
+        "brand": p.brand,
+        "name": p.name,
+        "year": p.year,
+        "gender": p.gender,
+        "accords": p.accords[:6],
+        "notes": p.notes if full else p.notes[:10],
+        "longevity": p.longevity,
+        "sillage": p.sillage,
+    }
+    if p.price is not None:
+        card |= {"price": p.price, "currency": p.currency, "size_ml": p.size_ml, "stock": p.stock}
+    if isinstance(p, SearchResult):
+        card["reason"] = p.reason
+    elif full:
+        card |= {"top_notes": p.top_notes, "heart_notes": p.heart_notes, "base_notes": p.base_notes}
+        card["perfumers"] = p.perfumers
+    return card
+
+
+@dataclass(slots=True)
+class Toolkit:
+    engine: SearchEngine
+    perfumery: Perfumery
+    composer: Composer
+
+    # -- the tools' bodies -----------------------------------------------------------------
+    async def search_perfumes(
+        self, query: str, top_k: int = 5, filters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Search the shop's perfume catalog in Korean or English ("상큼한 봄 향수", "woody without oud").
+        `filters` may hold notes, exclude_notes, accords, exclude_accords, brand, gender (women|men|unisex),
+        year_min, year_max, price_max, in_stock; they always hold. Returns perfumes with why each matched."""
+        top_k = max(1, min(int(top_k), 20))
+        response = await self.engine.search(query, top_k, "hybrid", filters or None)
+        parsed = response.parsed
+        return {
+            "results": [_card(r) for r in response.results],
+            "understood": {k: v for k, v in parsed.to_dict().items() if v and k not in ("text", "preferred_accords")},
+        }
+
+    def get_perfume(self, perfume_id: str) -> dict[str, Any]:
+        """Everything the catalog knows about one perfume, by its catalog id."""
+        perfume = self.engine.get(str(perfume_id))
+        if perfume is None:
+            return {"error": f"no perfume with id {perfume_id!r} in the catalog; search for it by name first"}
+        return _card(perfume, full=True)
+
+    def compare_perfumes(self, perfume_ids: list[str]) -> dict[str, Any]:
+        """Compare two to four catalog perfumes: shared and distinct notes and accords, longevity, price."""
+        ids = list(dict.fromkeys(str(i) for i in perfume_ids))
+        if not 2 <= len(ids) <= 4:
+            return {"error": "give two to four different perfume ids"}
+        perfumes = [self.engine.get(i) for i in ids]
+        missing = [i for i, p in zip(ids, perfumes, strict=True) if p is None]
+        if missing:
+            return {"error": f"not in the catalog: {', '.join(missing)}"}
+        found = [p for p in perfumes if p is not None]
+        shared_notes = set.intersection(*(set(p.notes) for p in found))
+        shared_accords = set.intersection(*(set(p.accords) for p in found))
+        return {
+            "perfumes": [_card(p) | {"only_notes": [n for n in p.notes if n not in shared_notes][:8]} for p in found],
+            "shared_notes": sorted(shared_notes),
+            "shared_accords": sorted(shared_accords),
+        }
+
+    def compose_formula(
+        self,
+        fragrance_family: str = "floral",
+        mood: str | None = None,
+        intensity: str = "moderate",
+        season: str | None = None,
+        liked_notes: list[str] | None = None,
+        disliked_notes: list[str] | None = None,
+        concentration: str = "EDP",
+        inspiration_id: str | None = None,
+        language: str | None = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Compose a custom perfume formula from a brief (family, mood, intensity, season, liked and
+        disliked notes, concentration, optionally a catalog perfume as inspiration). The formula is
+        validated against IFRA and EU allergen rules before it is returned."""
+        inspiration = self.engine.get(inspiration_id) if inspiration_id else None
+        if inspiration_id and inspiration is None:
+            return {"error": f"no perfume with id {inspiration_id!r} to take inspiration from"}
+        brief = Brief(
+            fragrance_family=fragrance_family,
+            mood=mood,
+            intensity=intensity,
+            season=season,
+            liked_notes=list(liked_notes or []),
+            disliked_notes=list(disliked_notes or []),
+            concentration=concentration,
+            inspiration_notes=inspiration.notes if inspiration else [],
+            inspiration_name=f"{inspiration.brand} {inspiration.name}" if inspiration else None,
+            language=language if language in ("ko", "en") else None,
+            seed=seed,
+        )
+        try:
+            return self.composer.compose(brief).to_dict()
+        except FormulaError as exc:
+            return {"error": str(exc)}
+
+    def validate_formula(
+        self,
+        ingredients: list[dict[str, Any]],
+        concentration: str | None = "EDP",
+        dilution_pct: float | None = None,
+        ifra_category: str = "4",
+    ) -> dict[str, Any]:
+        """Check a formula ({"name", "pct", optional "cas"} per ingredient, % of the concentrate) against
+        the IFRA Standards and EU allergen rules; returns violations, allergens to declare, warnings and,
+        when needed, a corrected formula."""
+        data: dict[str, Any] = {"ingredients": ingredients, "ifra_category": ifra_category}
+        if dilution_pct is not None:
+            data["dilution_pct"] = dilution_pct
+        else:
+            data["concentration"] = concentration or "EDP"
+        try:
+            formula = Formula.from_dict(data)
+        except FormulaError as exc:
+            return {"error": str(exc)}
+        return self.perfumery.validator.validate(formula).to_dict()
+
+    def lookup_material(self, name: str) -> dict[str, Any]:
+        """What a perfumery material or note is (Iso E Super, 쿠마린, vetiver): family, odour, where it sits
+        in a formula, usual dose, and its IFRA / EU status."""
+        material = self.perfumery.materials.resolve(name)
+        if material is None:
+            carriers = self.perfumery.materials.for_note(self.engine.lexicon.canonical_note(name))
+            material = carriers[0] if carriers else None
+        if material is None:
+            return {"error": f"{name!r} is not in the materials database"}
+        regs = self.perfumery.regulations
+        standards = {s.key: s for cas in material.cas for s in regs.by_cas.get(cas, [])}
+        return {
+            "name": material.name,
+            "korean_name": material.korean,
+            "cas": material.cas,
+            "family": material.family,
+            "descriptors": material.descriptors,
+            "layer": material.volatility,
+            "natural": material.natural,
+            "usual_pct_of_concentrate": [material.use_min_pct, material.use_max_pct],
+            "notes_for": material.notes_for,
+            "ifra": [
+                {"standard": s.key, "name": s.name, "type": "/".join(sorted(s.kinds)), "cat4_limit_pct": s.limit("4")}
+                for s in standards.values()
+            ],
+            "eu_allergen": any(cas in regs.allergen_by_cas for cas in material.cas),
+            "eu_banned": any(cas in regs.eu_banned_by_cas for cas in material.cas),
+            "amendment": regs.amendment,
+        }
+
+    # -- as LangChain tools ------------------------------------------------------------------
+    def tools(self) -> list[BaseTool]:
+        """The same functions as LangChain tools, for a tool-calling model or the rule planner."""
+        out: list[BaseTool] = [StructuredTool.from_function(coroutine=self.search_perfumes, name="search_perfumes")]
+        for function in (
+            self.get_perfume,
+            self.compare_perfumes,
+            self.compose_formula,
+            self.validate_formula,
+            self.lookup_material,
+        ):
+            out.append(StructuredTool.from_function(func=function, name=function.__name__))
+        return out
