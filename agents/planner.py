@@ -66,12 +66,19 @@ def _family(slots: dict[str, Any], text: str) -> str:
 
 
 def plan(intent: str, slots: dict[str, Any], text: str, carried: Carried) -> list[ToolCall]:
-    """Tool calls for one turn; an empty list means the reply needs no tool."""
+    """Tool calls for one turn; an empty list means the reply needs no tool.
+
+    A recommendation that only adds a refinement ("cheaper", "바닐라 없는 걸로", "더 가벼운 걸로")
+    re-runs the last search with the new condition on top.
+    """
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
     if intent == "recommend":
         filters = _filters(slots)
         query = text
-        if carried.last_query and _REFINE.search(text):
+        new_subject = any(
+            slots.get(k) for k in ("liked_notes", "accords", "mood", "season", "occasion", "gender", "brands")
+        )
+        if carried.last_query and (_REFINE.search(text) or not new_subject):
             # A refinement: the last search, narrowed by what this turn adds.
             query = f"{carried.last_query} {text}"
             filters = {**carried.last_filters, **filters}

@@ -361,6 +361,66 @@ def _read_texts(path: Path) -> list[str]:
     return [row["text"] for row in _read_lines(path, "text", lambda _number, _item: {})]
 
 
+@app.command()
+def chat(
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Continue this conversation (default: a new one).")
+    ] = None,
+) -> None:
+    """Talk to the consultant in the terminal, in Korean or English (embedded roles, no model server).
+
+    Type /quit to leave; /staff ANSWER answers as staff after a request for a person.
+    """
+    import asyncio
+    import uuid
+
+    thread_id = thread or uuid.uuid4().hex[:12]
+    try:
+        asyncio.run(_chat_loop(thread_id))
+    except (KeyboardInterrupt, EOFError):
+        pass
+    typer.echo(f"\n(conversation {thread_id}; continue it with --thread {thread_id})")
+
+
+async def _chat_loop(thread_id: str) -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.types import Command
+
+    from graphs.graph import build_graph
+    from graphs.runtime import build_context
+
+    settings = get_settings()
+    try:
+        context = build_context(settings)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+    settings.fragrance_home.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(settings.fragrance_home / "conversations.sqlite3")) as saver:
+        graph = build_graph(saver)
+        config = {"configurable": {"thread_id": thread_id}}
+        typer.secho("Fragrance AI - 향수 상담 (/quit to leave)", bold=True)
+        waiting = False
+        while True:
+            text = input("you> ").strip()
+            if not text:
+                continue
+            if text in ("/quit", "/exit"):
+                return
+            if text.startswith("/staff "):
+                if not waiting:
+                    typer.echo("(nobody asked for staff)")
+                    continue
+                payload: Any = Command(resume=text[len("/staff ") :])
+            else:
+                payload = {"message": text}
+            state = await graph.ainvoke(payload, config, context=context)
+            waiting = "__interrupt__" in state
+            if waiting:
+                typer.secho("(a staff member has been asked to join; answer with /staff TEXT)", fg=typer.colors.YELLOW)
+                continue
+            typer.echo(f"ai> {state['reply']}\n")
+
+
 @eval_app.command("nlu")
 def eval_nlu(
     data: Annotated[Path | None, typer.Option("--data", help="JSONL with text and intent (default: bundled).")] = None,

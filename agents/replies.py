@@ -1,0 +1,218 @@
+"""The embedded service role: replies rendered from templates, using only tool results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prompts import render
+
+LAYER_KO = {"top": "탑", "heart": "미들", "base": "베이스"}
+
+
+def _t(language: str, template: str, /, **values: Any) -> str:
+    return render("service", language, template, **values)
+
+
+def _price(card: dict[str, Any], language: str) -> str:
+    if card.get("price") is None:
+        return ""
+    amount = f"{card['price']:,.0f} {card.get('currency') or ''}".strip()
+    stock = card.get("stock")
+    if language == "ko":
+        return f" ({amount}" + (", 품절" if stock == 0 else "") + ")"
+    return f" ({amount}" + (", out of stock" if stock == 0 else "") + ")"
+
+
+def _year(card: dict[str, Any]) -> str:
+    return f" ({card['year']})" if card.get("year") else ""
+
+
+def _search(result: dict[str, Any], language: str) -> str:
+    cards = result.get("results") or []
+    if not cards:
+        return _t(language, "recommend_none")
+    lines = [_t(language, "recommend_intro", count=len(cards))]
+    for rank, card in enumerate(cards, 1):
+        lines.append(
+            _t(
+                language,
+                "recommend_item",
+                rank=rank,
+                brand=card["brand"],
+                name=card["name"],
+                year=_year(card),
+                accords=", ".join(card["accords"][:3]),
+                reason=card.get("reason", ""),
+                price=_price(card, language),
+            )
+        )
+    lines.append(_t(language, "recommend_refine"))
+    return "\n".join(lines)
+
+
+def _product(card: dict[str, Any], language: str) -> str:
+    if "error" in card:
+        return _t(language, "product_missing")
+    notes = card.get("notes") or []
+    return _t(
+        language,
+        "product",
+        brand=card["brand"],
+        name=card["name"],
+        year=_year(card),
+        accords=", ".join(card["accords"]),
+        top=", ".join(card.get("top_notes") or notes[:4]) or "-",
+        heart=", ".join(card.get("heart_notes") or []) or "-",
+        base=", ".join(card.get("base_notes") or []) or "-",
+        longevity=card.get("longevity") or "-",
+        sillage=card.get("sillage") or "-",
+        price=_price(card, language),
+    )
+
+
+def _compare(result: dict[str, Any], language: str) -> str:
+    if "error" in result:
+        return _t(language, "compare_missing")
+    cards = result["perfumes"]
+    lines = [_t(language, "compare_intro", names=" / ".join(f"{c['brand']} {c['name']}" for c in cards))]
+    for card in cards:
+        only = ", ".join(card["only_notes"][:6]) or "-"
+        lines.append(
+            _t(
+                language,
+                "compare_item",
+                brand=card["brand"],
+                name=card["name"],
+                accords=", ".join(card["accords"][:4]),
+                only=only,
+            )
+        )
+    shared = result.get("shared_notes") or []
+    lines.append(_t(language, "compare_shared", shared=", ".join(shared)) if shared else _t(language, "compare_none"))
+    return "\n".join(lines)
+
+
+def _formula_lines(ingredients: list[dict[str, Any]], language: str) -> str:
+    return "\n".join(
+        _t(
+            language,
+            "compose_line",
+            pct=i["pct"],
+            material=(i.get("korean_name") if language == "ko" else None) or i["name"],
+            layer=(LAYER_KO.get(i.get("layer") or "", "") if language == "ko" else i.get("layer")) or "-",
+        )
+        for i in ingredients
+    )
+
+
+def _compose(result: dict[str, Any], language: str) -> str:
+    if "error" in result:
+        return _t(language, "compose_error", error=result["error"])
+    validation = result["validation"]
+    allergens = validation.get("allergens_to_declare") or []
+    verdict = (
+        _t(language, "validate_ok", amendment=validation["amendment"], category=validation["ifra_category"])
+        if validation["compliant"]
+        else _t(
+            language,
+            "validate_bad",
+            amendment=validation["amendment"],
+            category=validation["ifra_category"],
+            problems="",
+        )
+    )
+    allergen_text = (
+        " " + _t(language, "validate_allergens", allergens=", ".join(a["name"] for a in allergens[:8]))
+        if allergens
+        else ""
+    )
+    return _t(
+        language,
+        "compose",
+        name=result["name"],
+        description=result["description"],
+        lines=_formula_lines(result["ingredients"], language),
+        verdict=verdict,
+        allergens=allergen_text,
+        amendment=validation["amendment"],
+    )
+
+
+def _validate(report: dict[str, Any], language: str) -> str:
+    if "error" in report:
+        return _t(language, "validate_error", error=report["error"])
+    parts = []
+    if report["compliant"]:
+        parts.append(_t(language, "validate_ok", amendment=report["amendment"], category=report["ifra_category"]))
+    else:
+        problems = "\n".join(f"- {v['message']}" for v in report["violations"])
+        parts.append(
+            _t(
+                language,
+                "validate_bad",
+                amendment=report["amendment"],
+                category=report["ifra_category"],
+                problems=problems,
+            )
+        )
+        if report.get("corrected"):
+            lines = _formula_lines(report["corrected"]["ingredients"], language)
+            parts.append(_t(language, "validate_corrected", lines=lines))
+    if report.get("allergens_to_declare"):
+        names = ", ".join(a["name"] for a in report["allergens_to_declare"][:10])
+        parts.append(_t(language, "validate_allergens", allergens=names))
+    return "\n".join(parts)
+
+
+def _material(info: dict[str, Any], language: str) -> str:
+    if "error" in info:
+        return _t(language, "material_missing")
+    ifra = (
+        _t(
+            language,
+            "material_ifra",
+            standards="; ".join(f"{s['name']} ({s['type']}, cat. 4: {s['cat4_limit_pct']} %)" for s in info["ifra"]),
+        )
+        if info["ifra"]
+        else ""
+    )
+    low, high = info["usual_pct_of_concentrate"]
+    return _t(
+        language,
+        "material",
+        name=info["korean_name"] if language == "ko" else info["name"],
+        family=info["family"],
+        layer=LAYER_KO.get(info["layer"], info["layer"]) if language == "ko" else info["layer"],
+        descriptors=", ".join(info["descriptors"]),
+        low=f"{low:g}",
+        high=f"{high:g}",
+        ifra=ifra,
+        allergen=_t(language, "material_allergen") if info["eu_allergen"] else "",
+    )
+
+
+RENDERERS = {
+    "search_perfumes": _search,
+    "get_perfume": _product,
+    "compare_perfumes": _compare,
+    "compose_formula": _compose,
+    "validate_formula": _validate,
+    "lookup_material": _material,
+}
+
+
+def reply(intent: str, language: str, results: list[dict[str, Any]], clarify: str | None = None) -> str:
+    """The reply of one turn from what the tools returned (`results`: {"tool", "output"} each)."""
+    if clarify:
+        return _t(language, "clarify", question=clarify)
+    if results:
+        return "\n\n".join(RENDERERS[r["tool"]](r["output"], language) for r in results)
+    if intent == "handoff":
+        return _t(language, "handoff")
+    if intent == "off_topic":
+        return _t(language, "off_topic")
+    if intent == "validate":
+        return _t(language, "validate_missing")
+    if intent == "compare":
+        return _t(language, "compare_missing")
+    return _t(language, "greeting")
