@@ -63,10 +63,21 @@ class Settings(BaseSettings):
     search_default_top_k: int = Field(default=10, ge=1, le=100)
     search_max_query_chars: int = Field(default=2000, ge=1)
 
-    # Server mode (read by later layers; unset in the embedded default).
+    # Server mode (unset in the embedded default).
     database_url: str | None = None
     redis_url: str | None = None
-    ollama_base_url: str | None = None
+    ollama_base_url: str | None = Field(
+        default=None, description="Ollama server for the three model roles; unset: the embedded roles answer."
+    )
+    intent_model: str = Field(default="qwen2.5:32b", description="Ollama tag of the intent role (Qwen).")
+    orchestrator_model: str = Field(default="llama3.1:8b", description="Ollama tag of the orchestrator (Llama 3.1).")
+    service_model: str = Field(default="mistral:7b", description="Ollama tag of the reply writer (Mistral).")
+    ollama_num_ctx: int = Field(default=8192, ge=512)
+    ollama_keep_alive: str = "30m"
+    ollama_timeout_s: float = Field(default=30.0, gt=0, description="Per model call; a timeout counts as a failure.")
+    breaker_failures: int = Field(default=3, ge=1, description="Failures in a row that open a role's breaker.")
+    breaker_reset_s: float = Field(default=30.0, gt=0, description="Seconds an open breaker waits before a trial call.")
+    max_tool_rounds: int = Field(default=4, ge=1, le=10, description="Tool-call rounds the orchestrator may take.")
 
     @field_validator("fragrance_home", mode="after")
     @classmethod

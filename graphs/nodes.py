@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from agents import model_roles
 from agents.planner import Carried, plan
+from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
 from graphs.state import Context, ConversationState
 from prompts import render
 from tools.search.text import is_korean
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
+TOOL_NAMES = {
+    "search_perfumes",
+    "get_perfume",
+    "compare_perfumes",
+    "compose_formula",
+    "validate_formula",
+    "lookup_material",
+}
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 _PHONE = re.compile(r"(?:\+?\d{1,3}[ -]?)?(?:\(?\d{2,4}\)?[ -]?)\d{3,4}[ -]?\d{4}\b")
@@ -36,17 +48,38 @@ async def guard_input(state: ConversationState) -> dict[str, Any]:
     message = redact(state["message"].strip()[:MAX_MESSAGE_CHARS])
     language = "ko" if is_korean(message) else "en"
     blocked = bool(_INJECTION.search(message))
-    return {"message": message, "blocked": blocked, "language": language, "results": [], "plan": []}
+    return {
+        "message": message,
+        "blocked": blocked,
+        "language": language,
+        "results": [],
+        "plan": [],
+        "steps": [],
+        "rounds": 0,
+        "roles": {},
+        "reply": "",
+    }
 
 
 async def understand(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     parsed = runtime.context.nlu.parse(state["message"])
+    roles = {**state.get("roles", {}), "intent": "embedded"}
+    models = runtime.context.models
+    if models is not None and models.configured("intent"):
+        try:
+            answer = await model_roles.classify(models, state["message"], parsed["language"])
+        except ModelUnavailable as exc:
+            log.warning("intent role falls back to the embedded classifier: %s", exc)
+        else:
+            parsed |= {"intent": answer["intent"], "confidence": answer["confidence"], "clarify": None}
+            roles["intent"] = "model"
     return {
         "intent": parsed["intent"],
         "confidence": parsed["confidence"],
         "clarify": parsed["clarify"],
         "slots": parsed["slots"],
         "language": parsed["language"],
+        "roles": roles,
     }
 
 
@@ -64,7 +97,29 @@ def route_after_understand(state: ConversationState) -> Literal["orchestrate", "
     return "orchestrate"
 
 
-async def orchestrate(state: ConversationState) -> dict[str, Any]:
+async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    models = runtime.context.models
+    if (
+        models is not None
+        and models.configured("orchestrator")
+        and state.get("roles", {}).get("orchestrator") != "embedded"
+    ):
+        steps = list(state.get("steps") or []) or model_roles.orchestrator_messages(
+            state.get("language", "en"), state.get("carried") or {}, state["message"]
+        )
+        try:
+            answer = await model_roles.next_tool_calls(models, runtime.context.toolkit, steps)
+        except ModelUnavailable as exc:
+            log.warning("orchestrator falls back to the rule planner: %s", exc)
+            if state.get("results"):  # a later round failed: answer with what we have
+                return {"plan": [], "roles": {**state.get("roles", {}), "orchestrator": "model"}}
+        else:
+            model_calls = [{"name": c["name"], "args": c["args"], "id": c["id"]} for c in answer.tool_calls]
+            return {
+                "plan": model_calls,
+                "steps": [*steps, answer],
+                "roles": {**state.get("roles", {}), "orchestrator": "model"},
+            }
     carried = Carried(**(state.get("carried") or {}))
     slots = dict(state.get("slots") or {})
     profile = state.get("profile") or {}
@@ -75,19 +130,44 @@ async def orchestrate(state: ConversationState) -> dict[str, Any]:
             set(slots.get("disliked_notes", [])) | (set(profile["disliked_notes"]) - liked)
         )
     calls = plan(state["intent"], slots, state["message"], carried)
-    return {"plan": [{"name": c.name, "args": c.args} for c in calls]}
+    return {
+        "plan": [{"name": c.name, "args": c.args} for c in calls],
+        "roles": {**state.get("roles", {}), "orchestrator": "embedded"},
+    }
+
+
+def route_after_orchestrate(state: ConversationState) -> Literal["tools", "reply"]:
+    return "tools" if state.get("plan") else "reply"
+
+
+def route_after_tools(state: ConversationState, runtime: Runtime[Context]) -> Literal["orchestrate", "reply"]:
+    """The model orchestrator loops (bounded); the rule planner plans once."""
+    models = runtime.context.models
+    limit = models.settings.max_tool_rounds if models is not None else 1
+    if state.get("roles", {}).get("orchestrator") == "model" and state.get("rounds", 0) < limit:
+        return "orchestrate"
+    return "reply"
 
 
 async def call_tools(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     toolkit = runtime.context.toolkit
-    results = []
+    results = list(state.get("results") or [])
+    steps = list(state.get("steps") or [])
     for call in state.get("plan") or []:
-        function = getattr(toolkit, call["name"])
-        output = function(**call["args"])
-        if hasattr(output, "__await__"):
-            output = await output
+        function = getattr(toolkit, call["name"], None)
+        if function is None or call["name"] not in TOOL_NAMES:
+            output: Any = {"error": f"there is no tool named {call['name']!r}"}
+        else:
+            try:
+                output = function(**call["args"])
+                if hasattr(output, "__await__"):
+                    output = await output
+            except TypeError as exc:  # a model's bad arguments: tell it, do not crash the turn
+                output = {"error": f"bad arguments for {call['name']}: {exc}"}
         results.append({"tool": call["name"], "args": call["args"], "output": output})
-    return {"results": results}
+        if call.get("id"):
+            steps.append(model_roles.tool_message(call["id"], output))
+    return {"results": results, "steps": steps, "plan": [], "rounds": state.get("rounds", 0) + 1}
 
 
 async def handoff(state: ConversationState) -> dict[str, Any]:
@@ -98,36 +178,55 @@ async def handoff(state: ConversationState) -> dict[str, Any]:
     return {"reply": render("service", state.get("language", "en"), "staff", answer=str(answer))}
 
 
-async def reply(state: ConversationState) -> dict[str, Any]:
+async def reply(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     if state.get("reply") and state.get("intent") == "handoff":
         return {}
     language = state.get("language", "en")
     if state.get("blocked"):
         return {"reply": render("service", language, "blocked")}
     intent = state.get("intent", "smalltalk")
-    text = render_reply(intent, language, state.get("results") or [], state.get("clarify"))
+    results = state.get("results") or []
+    models = runtime.context.models
+    if results and models is not None and models.configured("service"):
+        try:
+            text = await model_roles.write_reply(models, language, state["message"], results)
+        except ModelUnavailable as exc:
+            log.warning("service role falls back to templates: %s", exc)
+        else:
+            return {"reply": text, "roles": {**state.get("roles", {}), "service": "model"}}
+    text = render_reply(intent, language, results, state.get("clarify"))
     if intent == "smalltalk" and re.search(r"thank|thanks|고마|감사", state["message"], re.IGNORECASE):
         text = render("service", language, "thanks")
-    return {"reply": text}
+    return {"reply": text, "roles": {**state.get("roles", {}), "service": "embedded"}}
+
+
+def _cards(output: Any) -> list[dict[str, Any]]:
+    if not isinstance(output, dict):
+        return []
+    cards = output.get("results") or output.get("perfumes") or ([output] if "brand" in output else [])
+    return [c for c in cards if isinstance(c, dict) and "id" in c]
 
 
 def _named_products(results: list[dict[str, Any]]) -> set[str]:
-    names = set()
-    for result in results:
-        output = result["output"]
-        cards = output.get("results") or output.get("perfumes") or ([output] if "brand" in output else [])
-        names |= {f"{c['brand']} {c['name']}" for c in cards}
-    return names
+    return {f"{c['brand']} {c['name']}" for r in results for c in _cards(r["output"])}
 
 
-async def guard_output(state: ConversationState) -> dict[str, Any]:
-    """Every perfume a reply names comes from this turn's tool results; a formula carries its safety note."""
+async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Every perfume a reply names comes from this turn's tool results, no system prompt leaks, and a
+    model reply that breaks this is replaced by the template reply written from the same results."""
     text = state.get("reply", "")
-    grounded = _named_products(state.get("results") or [])
-    for line in text.splitlines():
-        match = re.match(r"^\d+\. (.+?)(?: \(\d{4}\))? - ", line)
-        if match and match.group(1) not in grounded:
-            return {"reply": render("service", state.get("language", "en"), "recommend_none")}
+    results = state.get("results") or []
+    language = state.get("language", "en")
+    grounded_ids = {c["id"] for r in results for c in _cards(r["output"])}
+    named = {p["id"] for p in runtime.context.nlu.slots.read(text).perfumes}
+    leaked = "orchestrator of a perfume shop" in text or "도구 결과(JSON)" in text or "Tool results (JSON)" in text
+    grounded_names = _named_products(results)
+    listed = [m.group(1) for m in re.finditer(r"(?m)^\d+\. (.+?)(?: \(\d{4}\))? - ", text)]
+    if leaked or (named - grounded_ids) or any(name not in grounded_names for name in listed):
+        if state.get("roles", {}).get("service") == "model":
+            fallback = render_reply(state.get("intent", "smalltalk"), language, results, state.get("clarify"))
+            return {"reply": fallback, "roles": {**state.get("roles", {}), "service": "embedded (guard)"}}
+        return {"reply": render("service", language, "recommend_none")}
     return {}
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from agents.nlu import NLU
+from agents.registry import ModelRegistry
 from tools.toolkit import Toolkit
 
 
@@ -43,6 +44,12 @@ class ConversationState(TypedDict, total=False):
     """Preferences remembered across turns: liked and disliked notes."""
     transcript: Annotated[list[dict[str, str]], operator.add]
     """Every message of the conversation, user and assistant, in order."""
+    steps: list[Any]
+    """This turn's orchestrator conversation (system, user, tool calls, tool results) on the model path."""
+    rounds: int
+    """Tool rounds taken this turn."""
+    roles: dict[str, str]
+    """Which implementation answered each role this turn: "model" or "embedded"."""
 
 
 @dataclass(slots=True)
@@ -51,3 +58,5 @@ class Context:
 
     nlu: NLU
     toolkit: Toolkit
+    models: ModelRegistry | None = None
+    """Chat models per role; None (or an open breaker) means the embedded roles answer."""

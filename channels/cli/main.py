@@ -6,6 +6,7 @@ bad input (typer's own convention for usage errors).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -375,10 +376,8 @@ def chat(
     import uuid
 
     thread_id = thread or uuid.uuid4().hex[:12]
-    try:
+    with contextlib.suppress(KeyboardInterrupt, EOFError):
         asyncio.run(_chat_loop(thread_id))
-    except (KeyboardInterrupt, EOFError):
-        pass
     typer.echo(f"\n(conversation {thread_id}; continue it with --thread {thread_id})")
 
 
