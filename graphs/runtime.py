@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.registry import ModelRegistry
 from core.settings import Settings
 from graphs.state import Context
 from tools.perfumery.composition import Composer
@@ -11,10 +12,13 @@ from tools.toolkit import Toolkit
 
 
 def build_context(settings: Settings, engine: SearchEngine | None = None) -> Context:
-    """The embedded roles over the catalog ingested in FRAGRANCE_HOME."""
+    """The roles over the catalog ingested in FRAGRANCE_HOME: Ollama models when OLLAMA_BASE_URL is
+    set (each falling back to its embedded twin when it fails), the embedded roles otherwise."""
     from agents.nlu import NLU
 
     engine = engine or SearchEngine.load(settings)
     perfumery = perfumery_for(settings.fragrance_home)
     nlu = NLU.build(engine.embedder, engine, perfumery.materials)
-    return Context(nlu=nlu, toolkit=Toolkit(engine, perfumery, Composer(perfumery, engine.lexicon)))
+    models = ModelRegistry(settings) if settings.ollama_base_url else None
+    toolkit = Toolkit(engine, perfumery, Composer(perfumery, engine.lexicon))
+    return Context(nlu=nlu, toolkit=toolkit, models=models)

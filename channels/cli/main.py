@@ -382,6 +382,8 @@ def chat(
 
 
 async def _chat_loop(thread_id: str) -> None:
+    import asyncio
+
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from langgraph.types import Command
 
@@ -400,7 +402,7 @@ async def _chat_loop(thread_id: str) -> None:
         typer.secho("Fragrance AI - 향수 상담 (/quit to leave)", bold=True)
         waiting = False
         while True:
-            text = input("you> ").strip()
+            text = (await asyncio.to_thread(input, "you> ")).strip()
             if not text:
                 continue
             if text in ("/quit", "/exit"):
