@@ -205,8 +205,9 @@ def reply(intent: str, language: str, results: list[dict[str, Any]], clarify: st
     """The reply of one turn from what the tools returned (`results`: {"tool", "output"} each)."""
     if clarify:
         return _t(language, "clarify", question=clarify)
-    if results:
-        return "\n\n".join(RENDERERS[r["tool"]](r["output"], language) for r in results)
+    rendered = [RENDERERS[r["tool"]](r["output"], language) for r in results if r["tool"] in RENDERERS]
+    if rendered:
+        return "\n\n".join(rendered)
     if intent == "handoff":
         return _t(language, "handoff")
     if intent == "off_topic":
