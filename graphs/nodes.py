@@ -18,7 +18,6 @@ from prompts import render
 from tools.search.text import is_korean
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE_CHARS = 2000
 TOOL_NAMES = {
     "search_perfumes",
     "get_perfume",
@@ -27,27 +26,11 @@ TOOL_NAMES = {
     "validate_formula",
     "lookup_material",
 }
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_PHONE = re.compile(r"(?:\+?\d{1,3}[ -]?)?(?:\(?\d{2,4}\)?[ -]?)\d{3,4}[ -]?\d{4}\b")
-_INJECTION = re.compile(
-    r"ignore (?:all |the )?(?:previous|above|prior) (?:instructions|prompts?)|system prompt|you are now|"
-    r"disregard (?:your|all) (?:rules|instructions)|이전 지시(?:를|는)? 무시|시스템 프롬프트",
-    re.IGNORECASE,
-)
 
 
-def redact(text: str) -> str:
-    """Personal data never reaches a model, a tool or a transcript."""
-    text = _EMAIL.sub("[email]", text)
-    text = _CARD.sub("[card]", text)
-    return _PHONE.sub("[phone]", text)
-
-
-async def guard_input(state: ConversationState) -> dict[str, Any]:
-    message = redact(state["message"].strip()[:MAX_MESSAGE_CHARS])
+async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    message, blocked = runtime.context.guards.check_input(state["message"].strip())
     language = "ko" if is_korean(message) else "en"
-    blocked = bool(_INJECTION.search(message))
     return {
         "message": message,
         "blocked": blocked,
@@ -212,22 +195,36 @@ def _named_products(results: list[dict[str, Any]]) -> set[str]:
 
 
 async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Every perfume a reply names comes from this turn's tool results, no system prompt leaks, and a
-    model reply that breaks this is replaced by the template reply written from the same results."""
+    """A reply that names a perfume outside this turn's tool results or leaks a prompt is replaced:
+    a model reply by the template reply written from the same results, a template one by a
+    plain "nothing found"; a reply showing a formula gets its safety note."""
     text = state.get("reply", "")
     results = state.get("results") or []
     language = state.get("language", "en")
-    grounded_ids = {c["id"] for r in results for c in _cards(r["output"])}
-    named = {p["id"] for p in runtime.context.nlu.slots.read(text).perfumes}
-    leaked = "orchestrator of a perfume shop" in text or "도구 결과(JSON)" in text or "Tool results (JSON)" in text
-    grounded_names = _named_products(results)
-    listed = [m.group(1) for m in re.finditer(r"(?m)^\d+\. (.+?)(?: \(\d{4}\))? - ", text)]
-    if leaked or (named - grounded_ids) or any(name not in grounded_names for name in listed):
-        if state.get("roles", {}).get("service") == "model":
-            fallback = render_reply(state.get("intent", "smalltalk"), language, results, state.get("clarify"))
-            return {"reply": fallback, "roles": {**state.get("roles", {}), "service": "embedded (guard)"}}
-        return {"reply": render("service", language, "recommend_none")}
-    return {}
+    amendment = next(
+        (
+            (r["output"].get("validation") or r["output"]).get("amendment")
+            for r in results
+            if r["tool"] in ("compose_formula", "validate_formula") and "error" not in r["output"]
+        ),
+        None,
+    )
+    metadata = {
+        "named_ids": [p["id"] for p in runtime.context.nlu.slots.read(text).perfumes],
+        "grounded_ids": [c["id"] for r in results for c in _cards(r["output"])],
+        "grounded_names": sorted(_named_products(results)),
+        "amendment": amendment,
+        "language": language,
+    }
+    checked, failures = runtime.context.guards.check_output(text, metadata)
+    if not failures:
+        return {"reply": checked} if checked != text else {}
+    log.warning("output guard: %s", ", ".join(failures))
+    if state.get("roles", {}).get("service") == "model":
+        fallback = render_reply(state.get("intent", "smalltalk"), language, results, state.get("clarify"))
+        fallback, _ = runtime.context.guards.check_output(fallback, metadata)
+        return {"reply": fallback, "roles": {**state.get("roles", {}), "service": "embedded (guard)"}}
+    return {"reply": render("service", language, "recommend_none")}
 
 
 async def remember(state: ConversationState) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from agents.nlu import NLU
 from agents.registry import ModelRegistry
+from graphs.guards import Guards
 from tools.toolkit import Toolkit
 
 
@@ -60,3 +61,5 @@ class Context:
     toolkit: Toolkit
     models: ModelRegistry | None = None
     """Chat models per role; None (or an open breaker) means the embedded roles answer."""
+    guards: Guards = field(default_factory=Guards)
+    """The input and output guards (guardrails-ai, local validators)."""

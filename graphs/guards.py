@@ -1,0 +1,133 @@
+"""Input and output guards, as guardrails-ai validators that run locally (no Hub, no metrics).
+
+Input: a length limit (fixed by truncation), personal data redacted before anything is
+stored or sent to a model (emails, phone numbers, card numbers), prompt-injection
+patterns refused. Output: every perfume a reply names is in the turn's tool results, no
+system prompt leaks, and a reply that shows a formula carries the safety note.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from guardrails import Guard, OnFailAction
+from guardrails.validators import FailResult, PassResult, ValidationResult, Validator, register_validator
+
+MAX_MESSAGE_CHARS = 2000
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_PHONE = re.compile(r"(?:\+?\d{1,3}[ -]?)?(?:\(?\d{2,4}\)?[ -]?)\d{3,4}[ -]?\d{4}\b")
+_INJECTION = re.compile(
+    r"ignore (?:all |the )?(?:previous|above|prior) (?:instructions|prompts?)|system prompt|you are now|"
+    r"disregard (?:your|all) (?:rules|instructions)|이전 지시(?:를|는)? 무시|시스템 프롬프트",
+    re.IGNORECASE,
+)
+_LEAK_MARKERS = ("orchestrator of a perfume shop", "Tool results (JSON)", "도구 결과(JSON)", "Answer with JSON only")
+SAFETY_NOTE = {
+    "en": "Please patch-test before use; checked against the {amendment}.",
+    "ko": "사용 전 패치 테스트를 해 주세요. {amendment} 기준으로 검증했습니다.",
+}
+
+
+def redact(text: str) -> str:
+    text = _EMAIL.sub("[email]", text)
+    text = _CARD.sub("[card]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+@register_validator(name="fragrance/length-limit", data_type="string")
+class LengthLimit(Validator):
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        if len(value) > MAX_MESSAGE_CHARS:
+            return FailResult(error_message="message too long", fix_value=value[:MAX_MESSAGE_CHARS])
+        return PassResult()
+
+
+@register_validator(name="fragrance/personal-data", data_type="string")
+class PersonalData(Validator):
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        cleaned = redact(value)
+        if cleaned != value:
+            return FailResult(error_message="personal data", fix_value=cleaned)
+        return PassResult()
+
+
+@register_validator(name="fragrance/prompt-injection", data_type="string")
+class PromptInjection(Validator):
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        if _INJECTION.search(value):
+            return FailResult(error_message="prompt injection")
+        return PassResult()
+
+
+@register_validator(name="fragrance/grounded-products", data_type="string")
+class GroundedProducts(Validator):
+    """metadata: named_ids (perfumes the reply names), grounded_ids and grounded_names (from tool results)."""
+
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        stray = set(metadata.get("named_ids", ())) - set(metadata.get("grounded_ids", ()))
+        listed = [m.group(1) for m in re.finditer(r"(?m)^\d+\. (.+?)(?: \(\d{4}\))? - ", value)]
+        unknown = [name for name in listed if name not in set(metadata.get("grounded_names", ()))]
+        if stray or unknown:
+            return FailResult(error_message=f"names perfumes outside the tool results: {sorted(stray) + unknown}")
+        return PassResult()
+
+
+@register_validator(name="fragrance/no-prompt-leak", data_type="string")
+class NoPromptLeak(Validator):
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        if any(marker in value for marker in _LEAK_MARKERS):
+            return FailResult(error_message="system prompt leaked")
+        return PassResult()
+
+
+@register_validator(name="fragrance/formula-safety-note", data_type="string")
+class FormulaSafetyNote(Validator):
+    """metadata: amendment (when the reply shows a formula) and language."""
+
+    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        amendment = metadata.get("amendment")
+        if not amendment or (("patch" in value.lower() or "패치" in value) and amendment in value):
+            return PassResult()
+        note = SAFETY_NOTE[metadata.get("language", "en")].format(amendment=amendment)
+        return FailResult(error_message="formula without safety note", fix_value=f"{value}\n{note}")
+
+
+class Guards:
+    """The two guards of a turn, built once per process."""
+
+    def __init__(self) -> None:
+        self.input = Guard().use(
+            LengthLimit(on_fail=OnFailAction.FIX),
+            PersonalData(on_fail=OnFailAction.FIX),
+            PromptInjection(on_fail=OnFailAction.NOOP),
+        )
+        self.output = Guard().use(
+            NoPromptLeak(on_fail=OnFailAction.NOOP),
+            GroundedProducts(on_fail=OnFailAction.NOOP),
+            FormulaSafetyNote(on_fail=OnFailAction.FIX),
+        )
+        for guard in (self.input, self.output):
+            guard.configure(allow_metrics_collection=False)
+
+    def check_input(self, text: str) -> tuple[str, bool]:
+        """(the text to use, whether to refuse it)."""
+        outcome = self.input.validate(text)
+        cleaned = str(outcome.validated_output if outcome.validated_output is not None else redact(text))
+        refused = any(
+            s.validator_name == PromptInjection.__name__ and s.validator_status == "fail"
+            for s in outcome.validation_summaries or []
+        )
+        return cleaned, refused
+
+    def check_output(self, text: str, metadata: dict[str, Any]) -> tuple[str, list[str]]:
+        """(the text to use, the failures that the caller must act on: grounding or leaks)."""
+        outcome = self.output.validate(text, metadata=metadata)
+        cleaned = str(outcome.validated_output if outcome.validated_output is not None else text)
+        failures = [
+            s.validator_name
+            for s in outcome.validation_summaries or []
+            if s.validator_status == "fail" and s.validator_name in (GroundedProducts.__name__, NoPromptLeak.__name__)
+        ]
+        return cleaned, failures
