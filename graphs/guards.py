@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guardrails import Guard, OnFailAction
+from guardrails import AsyncGuard, OnFailAction
 from guardrails.validators import FailResult, PassResult, ValidationResult, Validator, register_validator
 
 MAX_MESSAGE_CHARS = 2000
@@ -98,12 +98,12 @@ class Guards:
     """The two guards of a turn, built once per process."""
 
     def __init__(self) -> None:
-        self.input = Guard().use(
+        self.input = AsyncGuard().use(
             LengthLimit(on_fail=OnFailAction.FIX),
             PersonalData(on_fail=OnFailAction.FIX),
             PromptInjection(on_fail=OnFailAction.NOOP),
         )
-        self.output = Guard().use(
+        self.output = AsyncGuard().use(
             NoPromptLeak(on_fail=OnFailAction.NOOP),
             GroundedProducts(on_fail=OnFailAction.NOOP),
             FormulaSafetyNote(on_fail=OnFailAction.FIX),
@@ -111,9 +111,9 @@ class Guards:
         for guard in (self.input, self.output):
             guard.configure(allow_metrics_collection=False)
 
-    def check_input(self, text: str) -> tuple[str, bool]:
+    async def check_input(self, text: str) -> tuple[str, bool]:
         """(the text to use, whether to refuse it)."""
-        outcome = self.input.validate(text)
+        outcome = await self.input.validate(text)
         cleaned = str(outcome.validated_output if outcome.validated_output is not None else redact(text))
         refused = any(
             s.validator_name == PromptInjection.__name__ and s.validator_status == "fail"
@@ -121,9 +121,9 @@ class Guards:
         )
         return cleaned, refused
 
-    def check_output(self, text: str, metadata: dict[str, Any]) -> tuple[str, list[str]]:
+    async def check_output(self, text: str, metadata: dict[str, Any]) -> tuple[str, list[str]]:
         """(the text to use, the failures that the caller must act on: grounding or leaks)."""
-        outcome = self.output.validate(text, metadata=metadata)
+        outcome = await self.output.validate(text, metadata=metadata)
         cleaned = str(outcome.validated_output if outcome.validated_output is not None else text)
         failures = [
             s.validator_name

@@ -29,7 +29,7 @@ TOOL_NAMES = {
 
 
 async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    message, blocked = runtime.context.guards.check_input(state["message"].strip())
+    message, blocked = await runtime.context.guards.check_input(state["message"].strip())
     language = "ko" if is_korean(message) else "en"
     return {
         "message": message,
@@ -216,13 +216,13 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
         "amendment": amendment,
         "language": language,
     }
-    checked, failures = runtime.context.guards.check_output(text, metadata)
+    checked, failures = await runtime.context.guards.check_output(text, metadata)
     if not failures:
         return {"reply": checked} if checked != text else {}
     log.warning("output guard: %s", ", ".join(failures))
     if state.get("roles", {}).get("service") == "model":
         fallback = render_reply(state.get("intent", "smalltalk"), language, results, state.get("clarify"))
-        fallback, _ = runtime.context.guards.check_output(fallback, metadata)
+        fallback, _ = await runtime.context.guards.check_output(fallback, metadata)
         return {"reply": fallback, "roles": {**state.get("roles", {}), "service": "embedded (guard)"}}
     return {"reply": render("service", language, "recommend_none")}
 
