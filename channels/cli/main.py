@@ -501,6 +501,21 @@ def bench_recipe(
         raise fail(str(exc)) from None
 
 
+@bench_app.command("chat")
+def bench_chat(
+    turns: Annotated[int, typer.Option(help="Turns on the embedded roles (a quarter of them with model roles).")] = 400,
+    model_latency_ms: Annotated[float, typer.Option(help="Fixed latency of each fake model call.")] = 50.0,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+) -> None:
+    """Embedded turn latency (p50, p95) and the graph's overhead per turn above model time."""
+    from bench.chat import run_chat_benchmark
+
+    try:
+        run_chat_benchmark(turns=turns, model_latency_ms=model_latency_ms, out_dir=out)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,156 @@
+"""Chat benchmark: turn latency of the graph on the embedded roles, and the graph's own
+overhead per turn when the three roles are chat models of fixed latency.
+
+The overhead run replaces the Ollama models with fakes that sleep a fixed time per call
+and answer from a script (intent JSON, one tool call, then a reply), so that overhead =
+turn time - time spent inside model calls. Utterances are the held-out NLU evaluation set.
+
+Run: `fragrance-ai bench chat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
+from langgraph.checkpoint.memory import InMemorySaver
+from tqdm import tqdm
+
+from agents.evaluation import DEFAULT_EVAL, load_eval
+from agents.registry import ModelRegistry
+from bench.common import machine, percentiles
+from core.settings import get_settings
+from graphs.graph import build_graph
+from graphs.runtime import build_context
+from graphs.state import Context
+
+
+class FixedLatencyModel(FakeMessagesListChatModel):
+    """Sleeps `latency_s` per call, then answers the next scripted message; counts its time."""
+
+    latency_s: float = 0.05
+    spent_s: float = 0.0
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
+        async def parse(messages: Any) -> Any:
+            return schema.model_validate_json((await self.ainvoke(messages)).content)
+
+        return RunnableLambda(lambda _: None, afunc=parse)
+
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        await asyncio.sleep(self.latency_s)
+        result = await super()._agenerate(*args, **kwargs)
+        self.spent_s += time.perf_counter() - started
+        return result
+
+
+def _models(latency_s: float) -> dict[str, FixedLatencyModel]:
+    # A tool that costs next to nothing, so the overhead measured is the graph's own.
+    search = {"name": "lookup_material", "args": {"name": "Hedione"}, "id": "c1"}
+    return {
+        "intent": FixedLatencyModel(
+            responses=[AIMessage('{"intent": "recommend", "confidence": 0.9, "language": "en"}')], latency_s=latency_s
+        ),
+        "orchestrator": FixedLatencyModel(
+            responses=[AIMessage("", tool_calls=[search]), AIMessage("done")], latency_s=latency_s
+        ),
+        "service": FixedLatencyModel(responses=[AIMessage("Here are five rose perfumes.")], latency_s=latency_s),
+    }
+
+
+async def _turns(
+    context: Context, texts: list[str], label: str, models: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    graph = build_graph(InMemorySaver())
+    samples, overheads = [], []
+    for n, text in enumerate(tqdm(texts, desc=label, unit="turn")):
+        before = sum(m.spent_s for m in (models or {}).values())
+        started = time.perf_counter()
+        await graph.ainvoke({"message": text}, {"configurable": {"thread_id": f"{label}-{n % 20}"}}, context=context)
+        elapsed = time.perf_counter() - started
+        samples.append(elapsed * 1000)
+        if models:
+            overheads.append((elapsed - (sum(m.spent_s for m in models.values()) - before)) * 1000)
+    out: dict[str, Any] = {"turns": len(samples), "latency_ms": percentiles(samples), "samples_ms": samples}
+    if models:
+        out["overhead_ms"] = percentiles(overheads)
+        out["overhead_samples_ms"] = overheads
+    return out
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    embedded = np.sort(result["embedded"]["samples_ms"])
+    left.plot(embedded, np.linspace(0, 1, embedded.size), label="embedded roles")
+    left.axvline(50, color="tab:red", linestyle="--", linewidth=1, label="p50 target 50 ms")
+    left.set_xlabel("turn latency (ms)")
+    left.set_ylabel("share of turns")
+    left.set_title(f"Embedded turn: p50 {result['embedded']['latency_ms']['p50']:.1f} ms")
+    left.legend()
+    left.grid(alpha=0.3)
+    overhead = np.sort(result["models"]["overhead_samples_ms"])
+    right.plot(overhead, np.linspace(0, 1, overhead.size), color="tab:orange", label="graph overhead per turn")
+    right.axvline(15, color="tab:red", linestyle="--", linewidth=1, label="target 15 ms")
+    right.set_xlabel("turn time minus model time (ms)")
+    right.set_title(
+        f"Model roles at {result['model_latency_ms']:g} ms/call: overhead p50 {result['models']['overhead_ms']['p50']:.1f} ms"
+    )
+    right.legend()
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_chat_benchmark(turns: int, model_latency_ms: float, out_dir: Path) -> dict[str, Any]:
+    settings = get_settings()
+    texts = [item["text"] for item in load_eval(DEFAULT_EVAL)]
+    texts = (texts * (turns // len(texts) + 1))[:turns]
+    embedded_context = build_context(settings)
+    embedded_context.models = None
+    asyncio.run(_turns(embedded_context, texts[:20], "warm-up"))
+    embedded = asyncio.run(_turns(embedded_context, texts, "embedded roles"))
+    fakes = _models(model_latency_ms / 1000)
+    model_context = Context(
+        nlu=embedded_context.nlu,
+        toolkit=embedded_context.toolkit,
+        models=ModelRegistry(settings, fakes),
+        guards=embedded_context.guards,
+    )
+    with_models = asyncio.run(_turns(model_context, texts[: max(50, turns // 4)], "model roles", fakes))
+    result: dict[str, Any] = {
+        "benchmark": "chat",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "catalog_perfumes": embedded_context.toolkit.engine.index.size,
+        "model_latency_ms": model_latency_ms,
+        "embedded": embedded,
+        "models": with_models,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "chat.json").write_text(json.dumps(result, indent=2))
+    plot(result, out_dir / "chat.png")
+    summary = {
+        "embedded_turn_ms": {k: round(v, 2) for k, v in embedded["latency_ms"].items()},
+        "model_turn_ms": {k: round(v, 2) for k, v in with_models["latency_ms"].items()},
+        "graph_overhead_ms": {k: round(v, 2) for k, v in with_models["overhead_ms"].items()},
+    }
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {out_dir / 'chat.json'} and {out_dir / 'chat.png'}")
+    return result
