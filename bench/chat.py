@@ -108,9 +108,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     right.plot(overhead, np.linspace(0, 1, overhead.size), color="tab:orange", label="graph overhead per turn")
     right.axvline(15, color="tab:red", linestyle="--", linewidth=1, label="target 15 ms")
     right.set_xlabel("turn time minus model time (ms)")
-    right.set_title(
-        f"Model roles at {result['model_latency_ms']:g} ms/call: overhead p50 {result['models']['overhead_ms']['p50']:.1f} ms"
-    )
+    overhead_p50 = result["models"]["overhead_ms"]["p50"]
+    right.set_title(f"Model roles at {result['model_latency_ms']:g} ms/call: overhead p50 {overhead_p50:.1f} ms")
     right.legend()
     right.grid(alpha=0.3)
     fig.tight_layout()
