@@ -82,7 +82,7 @@ class IntentClassifier:
         # Settings chosen by 5-fold cross-validation on the training examples only.
         self.ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
         features = self._features(texts, fit=True)
-        self.model = LogisticRegression(max_iter=3000, C=16.0)
+        self.model = LogisticRegression(max_iter=3000, C=64.0)
         self.model.fit(features, [intent for _, intent in examples])
 
     def _features(self, texts: list[str], fit: bool = False) -> csr_matrix:

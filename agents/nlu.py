@@ -43,7 +43,9 @@ MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordin
 
 
 def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
-    """Names a customer may use for catalog perfumes: "brand name" always, the bare name when distinctive."""
+    """Names a customer may use for catalog perfumes: "brand name" always, the bare name when distinctive
+    (marked "bare": such a name counts only when written capitalised, so "wanted", "perfect" or
+    "for her" in a sentence never read as Azzaro Wanted, Marc Jacobs Perfect or For Her)."""
     names: dict[str, dict[str, str]] = {}
     common = set(engine.lexicon.note_aliases) | set(engine.lexicon.accord_aliases)
     for p in engine.index.perfumes:
@@ -51,7 +53,7 @@ def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
         names.setdefault(key(f"{p.brand} {p.name}"), entry)
         bare = key(p.name)
         if len(bare) >= MIN_NAME_CHARS and bare not in common and not bare.isdigit():
-            names.setdefault(bare, entry)
+            names.setdefault(bare, {**entry, "bare": "1"})
     return names
 
 

@@ -4,6 +4,7 @@ plus what only a conversation needs: a budget, formula lines and named perfumes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,14 +12,59 @@ from tools.perfumery.materials import MaterialDB
 from tools.search.query import QueryParser
 from tools.search.text import fold, key, trie_pattern
 
-_WON = re.compile(r"(\d+(?:[.,]\d+)?)\s*(만\s*원|만원|천\s*원|원|krw)")
-_DOLLAR = re.compile(r"(?:\$\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks))")
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 1,500,000 and 1500000 alike
+_WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
+_DOLLAR = re.compile(r"(?:\$\s*" + _AMOUNT + r"|" + _AMOUNT + r"\s*(?:dollars|usd|bucks))")
+_AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 _BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
 _CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|싼|싸게|가성비")
-_FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{1,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
+_FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{0,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
+# Words that end a material's name when read right to left ("Is this safe? Bergamot Oil 10% and Hedione 30%").
+_NAME_STOP = frozenset(
+    [
+        "and",
+        "or",
+        "is",
+        "are",
+        "my",
+        "our",
+        "the",
+        "a",
+        "an",
+        "with",
+        "plus",
+        "formula",
+        "recipe",
+        "blend",
+        "this",
+        "that",
+        "of",
+        "in",
+        "at",
+        "to",
+        "for",
+        "than",
+        "그리고",
+        "및",
+        "또",
+        "와",
+        "과",
+        "랑",
+        "이랑",
+        "하고",
+        "처방",
+        "레시피",
+        "배합",
+    ]
+)
 _INTENSITY = {
-    "light": re.compile(r"\blight(er)?\b|\bsubtle\b|\bsofter\b|가벼운|가볍게|더 가벼|은은"),
-    "strong": re.compile(r"\bstronger\b|\bintense\b|\bheavier\b|진한|진하게|강하게|묵직"),
+    "light": re.compile(
+        r"\blight(er)?\b|\bsubtle\b|\bsofter\b|가벼운|가볍게|더 가벼|은은|"
+        r"less (?:intense|strong|heavy|loud)|not (?:too |so )?(?:intense|strong|heavy)|덜 (?:진|강|무거|센)"
+    ),
+    "strong": re.compile(
+        r"\bstronger\b|(?<!less )\bintense\b|\bheavier\b|(?<!덜 )진한|(?<!덜 )진하게|(?<!덜 )강하게|묵직"
+    ),
 }
 
 
@@ -85,12 +131,14 @@ class SlotReader:
             year_max=parsed.year_max,
         )
         folded = fold(text)
-        for name, pattern in _INTENSITY.items():
-            if pattern.search(folded):
+        for name, pattern in _INTENSITY.items():  # "light" wins: "less intense" says both words
+            if pattern.search(folded) and slots.intensity is None:
                 slots.intensity = name
         slots.budget = self._budget(folded)
         slots.formula_lines = [
-            {"name": m.group(1).strip(" ,;-"), "pct": float(m.group(2))} for m in _FORMULA_LINE.finditer(text)
+            {"name": name, "pct": float(m.group(2))}
+            for m in _FORMULA_LINE.finditer(text)
+            if (name := _material_name(m.group(1)))
         ]
         if self._materials is not None:
             found = (self.material_names[m.group(0)] for m in self._materials.finditer(folded))
@@ -99,9 +147,11 @@ class SlotReader:
             seen = set()
             for match in self._names.finditer(key(text)):
                 perfume = self.perfume_names[match.group(0)]
+                if perfume.get("bare") and not _capitalised(match.group(0), text):
+                    continue
                 if perfume["id"] not in seen:
                     seen.add(perfume["id"])
-                    slots.perfumes.append(perfume)
+                    slots.perfumes.append({k: v for k, v in perfume.items() if k != "bare"})
         return slots
 
     @staticmethod
@@ -111,10 +161,37 @@ class SlotReader:
             amount = float(won.group(1).replace(",", ""))
             unit = won.group(2).replace(" ", "")
             amount *= {"만원": 10_000, "천원": 1_000}.get(unit, 1)
-            return {"max": amount, "currency": "KRW"}
+            bound = "min" if _AT_LEAST.search(folded[won.end() : won.end() + 8]) else "max"
+            return {bound: amount, "currency": "KRW"}
         dollar = _DOLLAR.search(folded)
-        if dollar and _BUDGET_CUE.search(folded):
-            return {"max": float(dollar.group(1) or dollar.group(2)), "currency": "USD"}
+        if dollar and (_BUDGET_CUE.search(folded) or _AT_LEAST.search(folded)):
+            amount = float((dollar.group(1) or dollar.group(2)).replace(",", ""))
+            before = folded[max(0, dollar.start() - 14) : dollar.start()]
+            return {"min" if _AT_LEAST.search(before) else "max": amount, "currency": "USD"}
         if _CHEAPER.search(folded):
             return {"relative": "cheaper"}
         return None
+
+
+def _material_name(raw: str) -> str:
+    """The material's name at the end of `raw`: words read right to left up to a connecting word."""
+    words = re.split(r"[\s,;:?!]+", raw.strip())
+    name: list[str] = []
+    for word in reversed(words):
+        if not word or word.lower() in _NAME_STOP:
+            break
+        name.insert(0, word)
+    return " ".join(name).strip(" -.(")
+
+
+def _capitalised(name_key: str, text: str) -> bool:
+    """Whether `text` writes the name with a capital first letter ("Wanted", not "wanted")."""
+    first, _, rest = name_key.partition(" ")
+    words = [re.escape(first[0].upper()) + "(?i:" + re.escape(first[1:]) + ")"]
+    words += [f"(?i:{re.escape(w)})" for w in rest.split()]
+    return re.search(r"(?<![A-Za-z])" + r"\W+".join(words) + r"(?![A-Za-z])", fold_case(text)) is not None
+
+
+def fold_case(text: str) -> str:
+    """Accents off, case kept: "Eau d'Hadrien" stays capitalised for `_capitalised`."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
