@@ -45,24 +45,34 @@ async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> di
 
 
 async def understand(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    parsed = runtime.context.nlu.parse(state["message"])
-    roles = {**state.get("roles", {}), "intent": "embedded"}
+    """Slots always come from the lexicon; the intent from the model role when it answers,
+    else from the embedded classifier (which then is the only one that runs)."""
+    nlu = runtime.context.nlu
+    message = state["message"]
+    slots = nlu.slots.read(message).to_dict()
     models = runtime.context.models
     if models is not None and models.configured("intent"):
         try:
-            answer = await model_roles.classify(models, state["message"], parsed["language"])
+            answer = await model_roles.classify(models, message, state.get("language", "en"))
         except ModelUnavailable as exc:
             log.warning("intent role falls back to the embedded classifier: %s", exc)
         else:
-            parsed |= {"intent": answer["intent"], "confidence": answer["confidence"], "clarify": None}
-            roles["intent"] = "model"
+            return {
+                "intent": answer["intent"],
+                "confidence": answer["confidence"],
+                "clarify": None,
+                "slots": slots,
+                "language": answer["language"],
+                "roles": {**state.get("roles", {}), "intent": "model"},
+            }
+    result = nlu.classifier.classify(message)
     return {
-        "intent": parsed["intent"],
-        "confidence": parsed["confidence"],
-        "clarify": parsed["clarify"],
-        "slots": parsed["slots"],
-        "language": parsed["language"],
-        "roles": roles,
+        "intent": result.intent,
+        "confidence": result.confidence,
+        "clarify": result.clarify,
+        "slots": slots,
+        "language": result.language,
+        "roles": {**state.get("roles", {}), "intent": "embedded"},
     }
 
 
