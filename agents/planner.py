@@ -19,10 +19,12 @@ _DILUTION = re.compile(
     r"(\d+(?:\.\d+)?)\s*%\s*(?:dilution|concentrat|부향률|희석)|(?:dilution|부향률)\s*(\d+(?:\.\d+)?)\s*%"
 )
 _REFINE = re.compile(
-    r"cheaper|less expensive|lighter|less sweet|sweeter|stronger|something else|another|different|other|"
-    r"더\s|덜\s|다른|저렴|싼|가벼운\s*걸로|말고",
+    r"\b(?:cheaper|less expensive|lighter|less sweet|sweeter|stronger|something else|another|different|other)\b|"
+    r"더\s|덜\s|다른|저렴|(?<!비)싼|가벼운\s*걸로|말고",
     re.IGNORECASE,
 )
+_NEGATED = re.compile(r"\b(?:less|not|no|without|non)\s+\w+|(?:덜|안)\s*\S+|\S+\s*(?:없는|빼고|말고)")
+_RANKS = re.compile(r"(\d)\s*번|#\s*(\d)|\bnumber\s*(\d)|\bno\.?\s*(\d)\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -54,7 +56,7 @@ def _filters(slots: dict[str, Any]) -> dict[str, Any]:
 
 
 def _family(slots: dict[str, Any], text: str) -> str:
-    folded = compact(text)
+    folded = compact(_NEGATED.sub(" ", text))  # "less sweet" names no family
     for family, words in FAMILY_WORDS.items():
         if any(compact(w) in folded for w in words if len(compact(w)) >= 2):
             return family
@@ -85,13 +87,22 @@ def plan(intent: str, slots: dict[str, Any], text: str, carried: Carried) -> lis
             budget = slots.get("budget") or {}
             if budget.get("relative") == "cheaper" and carried.shown_prices:
                 filters["price_max"] = min(carried.shown_prices) - 1
+            # "lighter" / "stronger": the catalog's sillage label moves the other way.
+            if slots.get("intensity") == "light":
+                filters.pop("sillage_min", None)
+                filters["sillage_max"] = "moderate"
+            elif slots.get("intensity") == "strong":
+                filters.pop("sillage_max", None)
+                filters["sillage_min"] = "strong"
         return [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
     if intent == "product_info":
         if perfumes:
             return [ToolCall("get_perfume", {"perfume_id": perfumes[0]})]
         return [ToolCall("search_perfumes", {"query": text, "top_k": 3, "filters": {}})]
     if intent == "compare":
-        ids = perfumes or carried.shown_ids[:2]
+        ranks = [int(next(g for g in m.groups() if g)) for m in _RANKS.finditer(text)]
+        by_rank = [carried.shown_ids[r - 1] for r in ranks if 1 <= r <= len(carried.shown_ids)]
+        ids = perfumes or by_rank or carried.shown_ids[:2]
         if len(ids) >= 2:
             return [ToolCall("compare_perfumes", {"perfume_ids": ids[:4]})]
         return [ToolCall("search_perfumes", {"query": text, "top_k": 4, "filters": {}})]

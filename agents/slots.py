@@ -17,7 +17,7 @@ _WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
 _DOLLAR = re.compile(r"(?:\$\s*" + _AMOUNT + r"|" + _AMOUNT + r"\s*(?:dollars|usd|bucks))")
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 _BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
-_CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|싼|싸게|가성비")
+_CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|(?<!비)싼|(?<!비)싸게|가성비")
 _FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{0,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
 # Words that end a material's name when read right to left ("Is this safe? Bergamot Oil 10% and Hedione 30%").
 _NAME_STOP = frozenset(
@@ -175,7 +175,9 @@ class SlotReader:
 
 def _material_name(raw: str) -> str:
     """The material's name at the end of `raw`: words read right to left up to a connecting word."""
-    words = re.split(r"[\s,;:?!]+", raw.strip())
+    words = re.split(r"[\s,;:?!]+|\.\s+", raw.strip())
+    if re.search(r"\.\s", raw):  # a sentence ended before the name: "my formula. Hedione 30%"
+        words = re.split(r"\.\s+", raw.strip())[-1].split()
     name: list[str] = []
     for word in reversed(words):
         if not word or word.lower() in _NAME_STOP:

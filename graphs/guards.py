@@ -16,8 +16,9 @@ from guardrails.validators import FailResult, PassResult, ValidationResult, Vali
 
 MAX_MESSAGE_CHARS = 2000
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_PHONE = re.compile(r"(?:\+?\d{1,3}[ -]?)?(?:\(?\d{2,4}\)?[ -]?)\d{3,4}[ -]?\d{4}\b")
+# Digit boundaries, not word boundaries: a Korean particle may follow ("010-1234-5678이에요").
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
+_PHONE = re.compile(r"(?<!\d)(?:\+?\d{1,3}[ -]?)?(?:\(?\d{2,4}\)?[ -]?)\d{3,4}[ -]?\d{4}(?!\d)")
 _INJECTION = re.compile(
     r"ignore (?:all |the )?(?:previous|above|prior) (?:instructions|prompts?)|system prompt|you are now|"
     r"disregard (?:your|all) (?:rules|instructions)|이전 지시(?:를|는)? 무시|시스템 프롬프트",

@@ -209,6 +209,8 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
     a model reply by the template reply written from the same results, a template one by a
     plain "nothing found"; a reply showing a formula gets its safety note."""
     text = state.get("reply", "")
+    if state.get("intent") == "handoff":
+        return {}  # a staff member's own words: a person answers for them, not the catalog
     results = state.get("results") or []
     language = state.get("language", "en")
     amendment = next(

@@ -134,6 +134,12 @@ def _generic_note(note: str) -> bool:
     return note.endswith(" Notes") or note in {"Spices", "Citruses", "Flowers", "Fruits", "Woods"}
 
 
+def _move(value: str, source: list[str], target: list[str]) -> None:
+    if value in source:
+        source.remove(value)
+    _add(target, value)
+
+
 def _add(items: list[str], value: str) -> None:
     if value not in items:
         items.append(value)
@@ -295,20 +301,21 @@ class QueryParser:
             if t.kind == "brand":
                 _add(parsed.brands, t.value)
         if "note" in kinds or "accord" in kinds:
+            # The later mention wins: "vanilla perfume ... without vanilla after all" excludes it.
             note, accord = kinds.get("note"), kinds.get("accord")
             if hit.negated:
                 if note:
-                    _add(parsed.exclude_notes, note)
+                    _move(note, parsed.notes, parsed.exclude_notes)
                 if accord:
-                    _add(parsed.exclude_accords, accord)
+                    _move(accord, parsed.accords, parsed.exclude_accords)
                 elif note and note.lower() in self.lexicon.accord_aliases.values():
-                    _add(parsed.exclude_accords, note.lower())
+                    _move(note.lower(), parsed.accords, parsed.exclude_accords)
             elif note and not _generic_note(note):
-                _add(parsed.notes, note)
+                _move(note, parsed.exclude_notes, parsed.notes)
                 if accord:  # a twin: the engine accepts either, preferring both
-                    _add(parsed.accords, accord)
+                    _move(accord, parsed.exclude_accords, parsed.accords)
             elif accord:
-                _add(parsed.accords, accord)
+                _move(accord, parsed.exclude_accords, parsed.accords)
         for kind, value in kinds.items():
             if kind == "gender":
                 # "unisex" wins over a gendered word ("for him and her", "남녀공용").
