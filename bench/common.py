@@ -167,3 +167,23 @@ def print_summary(result: dict[str, Any], *written: Path) -> None:
     }
     print(json.dumps(summary, indent=2))
     print("wrote " + " and ".join(str(p) for p in written))
+
+
+def serve_and_load(path: str, bodies: list[dict[str, Any]], requests: int, concurrency: list[int]) -> tuple[Any, Any]:
+    """Start `fragrance-ai serve`, warm it up on bodies[:200], measure one request in flight on
+    bodies[200:500], then each concurrency level on the next `requests` bodies; stop it.
+
+    Returns (the one-in-flight run, the list of load runs)."""
+    port = free_port()
+    server = start_server(port)
+    try:
+        asyncio.run(drive(port, path, bodies[:200], max(concurrency), "warm-up"))
+        sequential = asyncio.run(drive(port, path, bodies[200:500], 1, "REST, 1 in flight"))
+        load = []
+        for level, start in zip(concurrency, range(500, len(bodies), requests), strict=False):
+            chunk = bodies[start : start + requests]
+            load.append(asyncio.run(drive(port, path, chunk, level, f"REST, {level} in flight")))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return sequential, load

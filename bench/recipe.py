@@ -9,7 +9,6 @@ Run: `fragrance-ai bench recipe`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.common import drive, free_port, machine, percentiles, plot, print_summary, start_server
+from bench.common import machine, percentiles, plot, print_summary, serve_and_load
 from core.settings import get_settings
 from tools.perfumery.composition import Brief, Composer
 from tools.perfumery.database import load_perfumery
@@ -74,19 +73,7 @@ def measure_floor(briefs: list[dict[str, Any]]) -> dict[str, Any]:
 def run_recipe_benchmark(requests: int, concurrency: list[int], out_dir: Path) -> dict[str, Any]:
     pool = brief_pool(800 + requests * len(concurrency))
     floor = measure_floor(pool[:300])
-    port = free_port()
-    server = start_server(port)
-    try:
-        asyncio.run(drive(port, PATH, pool[300:500], max(concurrency), "warm-up"))
-        sequential = asyncio.run(drive(port, PATH, pool[500:800], 1, "REST, 1 in flight"))
-        load = []
-        for level, start in zip(concurrency, range(800, len(pool), requests), strict=False):
-            load.append(
-                asyncio.run(drive(port, PATH, pool[start : start + requests], level, f"REST, {level} in flight"))
-            )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    sequential, load = serve_and_load(PATH, pool[300:], requests, concurrency)
     result: dict[str, Any] = {
         "benchmark": "recipe",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -11,7 +11,6 @@ Run: `fragrance-ai bench search` (after ingesting the catalog to measure).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import random
@@ -21,7 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.common import drive, free_port, machine, percentiles, plot, print_summary, start_server
+from bench.common import machine, percentiles, plot, print_summary, serve_and_load
 from core.errors import FragranceError
 from core.settings import get_settings
 from tools.search.embeddings import embedder_for
@@ -137,18 +136,7 @@ def run_search_benchmark(requests: int, concurrency: list[int], out_dir: Path) -
         raise FragranceError(f"no catalog ingested in {settings.fragrance_home}; run `fragrance-ai ingest` first.")
     pool = query_pool(800 + requests * len(concurrency))
     floor = measure_floor(pool[:300])
-    port = free_port()
-    server = start_server(port)
-    try:
-        asyncio.run(drive(port, PATH, bodies(pool[300:500]), max(concurrency), "warm-up"))
-        sequential = asyncio.run(drive(port, PATH, bodies(pool[500:800]), 1, "REST, 1 in flight"))
-        load = []
-        for level, start in zip(concurrency, range(800, len(pool), requests), strict=False):
-            queries = pool[start : start + requests]
-            load.append(asyncio.run(drive(port, PATH, bodies(queries), level, f"REST, {level} in flight")))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    sequential, load = serve_and_load(PATH, bodies(pool[300:]), requests, concurrency)
     result: dict[str, Any] = {
         "benchmark": "search",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
