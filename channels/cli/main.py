@@ -445,6 +445,9 @@ def eval_search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     show_failures: Annotated[bool, typer.Option("--failures", help="List results that break a constraint.")] = False,
+    search_type: Annotated[
+        str, typer.Option("--type", help="hybrid (default) or similarity: the plain vector baseline on the same index.")
+    ] = "hybrid",
 ) -> None:
     """Precision@5 of hybrid search: the share of top-5 results meeting every constraint of their query."""
     from tools.search.evaluation import DEFAULT_QUERIES, evaluate_search, load_eval_queries
@@ -454,7 +457,9 @@ def eval_search(
         items = load_eval_queries(queries or DEFAULT_QUERIES)
     except FragranceError as exc:
         raise fail(str(exc), 2) from None
-    report = evaluate_search(engine, items)
+    if search_type not in ("hybrid", "similarity"):
+        raise fail("--type must be hybrid or similarity.", 2)
+    report = evaluate_search(engine, items, search_type)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return

@@ -15,7 +15,7 @@ from typing import Any
 from core.errors import FragranceError
 from core.jsonl import read_jsonl
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
-from tools.search.engine import SearchEngine
+from tools.search.engine import SearchEngine, SearchType
 from tools.search.lexicon import Lexicon
 from tools.search.text import key
 
@@ -117,11 +117,14 @@ def broken_constraints(p: Perfume, constraints: dict[str, Any], lexicon: Lexicon
     return broken
 
 
-def evaluate_search(engine: SearchEngine, items: list[dict[str, Any]]) -> EvalReport:
+def evaluate_search(
+    engine: SearchEngine, items: list[dict[str, Any]], search_type: SearchType = "hybrid"
+) -> EvalReport:
+    """`search_type="similarity"` measures the plain vector baseline on the same index."""
     per_query: list[dict[str, Any]] = []
     failures: list[str] = []
     for item in items:
-        response = engine.search_sync(item["query"], top_k=K)
+        response = engine.search_sync(item["query"], top_k=K, search_type=search_type)
         good = 0
         for result in response.results[:K]:
             perfume = engine.get(result.id)
