@@ -54,6 +54,17 @@ async def search(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, A
 
 
 # -- health -------------------------------------------------------------------------------
+async def test_docs_render_without_a_cdn(client: httpx.AsyncClient) -> None:
+    # A shop's server may have no internet: the docs page must load its script from this app.
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr" not in page.text and "unpkg" not in page.text
+    script = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', page.text)
+    assert script is not None, page.text[:500]
+    bundle = await client.get(script.group(1))
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
 async def test_health(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents.nlu import NLU
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         if app.state.engine is not None:
             await app.state.engine.batcher.close()
 
-    app = FastAPI(
+    # The docs pages' JavaScript and CSS come from the package, not a CDN: a shop's
+    # server may have no internet, and /docs must still render.
+    app = FastAPIOffline(
         title="Fragrance AI",
         version="0.1.0",
         description="A Korean/English fragrance consultant: catalog search, formula composition and "
