@@ -103,6 +103,7 @@ class SlotReader:
     ) -> None:
         """`perfume_names`: key(name) -> {"id", "brand", "name"} for perfumes findable by name."""
         self.parser = parser
+        self._recent: dict[str, Slots] = {}
         self.perfume_names = perfume_names or {}
         self.material_names: dict[str, str] = {}
         for m in materials.materials if materials else []:
@@ -113,6 +114,17 @@ class SlotReader:
         self._names = re.compile(trie_pattern(list(self.perfume_names))) if self.perfume_names else None
 
     def read(self, text: str) -> Slots:
+        """The slots of `text`; the classifier's signals and the turn read the same text, so the
+        last few results are kept (a Slots is never changed after it is made)."""
+        cached = self._recent.get(text)
+        if cached is None:
+            cached = self._read(text)
+            self._recent[text] = cached
+            if len(self._recent) > 256:
+                self._recent.pop(next(iter(self._recent)))
+        return cached
+
+    def _read(self, text: str) -> Slots:
         parsed = self.parser.parse(text)
         slots = Slots(
             language=parsed.language,
