@@ -24,6 +24,7 @@ import bm25s
 import numpy as np
 import threadpoolctl
 
+from core.errors import IndexMissingError
 from core.settings import Settings
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume
 from tools.search.embeddings import Embedder, QueryEmbeddingBatcher, embedder_for
@@ -179,8 +180,6 @@ class SearchEngine:
         row_of = {pid: i for i, pid in enumerate(stored["ids"])}
         missing = [p.id for p in perfumes if p.id not in row_of]
         if missing:
-            from core.errors import IndexMissingError
-
             raise IndexMissingError(
                 f"The search index lacks {len(missing)} perfumes of the catalog "
                 f"(first: {missing[0]}); run `fragrance-ai ingest` again."
