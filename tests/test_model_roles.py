@@ -188,3 +188,39 @@ async def test_wire_errors_and_stalls_fall_back_to_the_embedded_roles(
     assert state["roles"] == {"intent": "embedded", "orchestrator": "embedded", "service": "embedded"}
     assert state["intent"] == "recommend"
     assert state["reply"].startswith("Here are")
+
+
+def test_terminal_chat_streams_the_model_reply(starter_settings: Settings, engine: SearchEngine) -> None:
+    """`fragrance-ai chat` with OLLAMA_BASE_URL set: the three roles answer over the wire and the
+    reply, streamed in three chunks, reaches the terminal whole and once."""
+    import os
+    import subprocess
+    import sys
+
+    with OllamaStub() as stub:
+        stub.queue = [
+            recording("intent_json"),
+            recording("tool_call"),
+            recording("no_more_tools"),
+            recording("reply_stream"),
+        ]
+        env = {
+            **os.environ,
+            "FRAGRANCE_HOME": str(starter_settings.fragrance_home),
+            "HF_HUB_OFFLINE": "1",
+            "OLLAMA_BASE_URL": stub.url,
+            "OLLAMA_TIMEOUT_S": "10",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "channels.cli.main", "chat"],
+            input="can you recommend a rose perfume?\n/quit\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("Here are three rose perfumes for you.") == 1
+    assert "(corrected)" not in done.stdout
+    assert [r["body"]["model"] for r in stub.requests] == ["qwen2.5:32b", "llama3.1:8b", "llama3.1:8b", "mistral:7b"]

@@ -414,12 +414,31 @@ async def _chat_loop(thread_id: str) -> None:
                 payload: Any = Command(resume=text[len("/staff ") :])
             else:
                 payload = {"message": text}
-            state = await graph.ainvoke(payload, config, context=context)
-            waiting = "__interrupt__" in state
+            streamed: list[str] = []
+            state: dict[str, Any] = {}
+            # A model reply is printed token by token as the service role writes it; a template
+            # reply (the embedded role) arrives whole with the final state.
+            async for mode, chunk in graph.astream(
+                payload, config, context=context, stream_mode=["messages", "values"]
+            ):
+                if mode == "values":
+                    state = chunk
+                elif chunk[1].get("langgraph_node") == "reply" and isinstance(chunk[0].content, str):
+                    if not streamed:
+                        typer.echo("ai> ", nl=False)
+                    streamed.append(chunk[0].content)
+                    typer.echo(chunk[0].content, nl=False)
+            snapshot = await graph.aget_state(config)
+            waiting = bool(snapshot.interrupts)
             if waiting:
                 typer.secho("(a staff member has been asked to join; answer with /staff TEXT)", fg=typer.colors.YELLOW)
                 continue
-            typer.echo(f"ai> {state['reply']}\n")
+            if streamed and "".join(streamed).strip() == state.get("reply", "").strip():
+                typer.echo("\n")
+            elif streamed:  # the output guard replaced what the model wrote
+                typer.echo(f"\nai> (corrected) {state['reply']}\n")
+            else:
+                typer.echo(f"ai> {state['reply']}\n")
 
 
 @eval_app.command("nlu")
