@@ -18,14 +18,6 @@ from prompts import render
 from tools.search.text import is_korean
 
 log = logging.getLogger(__name__)
-TOOL_NAMES = {
-    "search_perfumes",
-    "get_perfume",
-    "compare_perfumes",
-    "compose_formula",
-    "validate_formula",
-    "lookup_material",
-}
 
 
 async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -144,11 +136,13 @@ def route_after_tools(state: ConversationState, runtime: Runtime[Context]) -> Li
 
 async def call_tools(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     toolkit = runtime.context.toolkit
+    tool_names = {tool.name for tool in toolkit.tools()}
     results = list(state.get("results") or [])
     steps = list(state.get("steps") or [])
     for call in state.get("plan") or []:
-        function = getattr(toolkit, call["name"], None)
-        if function is None or call["name"] not in TOOL_NAMES:
+        # Only the toolkit's published tools may be called, whatever else it has as attributes.
+        function = getattr(toolkit, call["name"]) if call["name"] in tool_names else None
+        if function is None:
             output: Any = {"error": f"there is no tool named {call['name']!r}"}
         else:
             try:

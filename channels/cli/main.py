@@ -491,13 +491,19 @@ def eval_search(
             typer.echo(f"- {failure}")
 
 
+# The options every benchmark shares.
+BenchRequests = Annotated[int, typer.Option(help="Requests per measured load level.")]
+BenchConcurrency = Annotated[
+    list[int] | None, typer.Option(help="Requests in flight; repeat for several levels (default: 2 and 4).")
+]
+BenchOut = Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")]
+
+
 @bench_app.command("search")
 def bench_search(
-    requests: Annotated[int, typer.Option(help="Requests per measured load level.")] = 3000,
-    concurrency: Annotated[
-        list[int] | None, typer.Option(help="Requests in flight; repeat for several levels (default: 2 and 4).")
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+    requests: BenchRequests = 3000,
+    concurrency: BenchConcurrency = None,
+    out: BenchOut = Path("bench/results"),
 ) -> None:
     """Latency and throughput of POST /api/v1/search/semantic next to the in-process floor."""
     from bench.search import run_search_benchmark
@@ -510,11 +516,9 @@ def bench_search(
 
 @bench_app.command("recipe")
 def bench_recipe(
-    requests: Annotated[int, typer.Option(help="Requests per measured load level.")] = 3000,
-    concurrency: Annotated[
-        list[int] | None, typer.Option(help="Requests in flight; repeat for several levels (default: 2 and 4).")
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+    requests: BenchRequests = 3000,
+    concurrency: BenchConcurrency = None,
+    out: BenchOut = Path("bench/results"),
 ) -> None:
     """Latency and throughput of POST /api/v1/generate/recipe (compose + validate) next to the in-process floor."""
     from bench.recipe import run_recipe_benchmark
@@ -529,7 +533,7 @@ def bench_recipe(
 def bench_chat(
     turns: Annotated[int, typer.Option(help="Turns on the embedded roles (a quarter of them with model roles).")] = 400,
     model_latency_ms: Annotated[float, typer.Option(help="Fixed latency of each fake model call.")] = 50.0,
-    out: Annotated[Path, typer.Option(help="Folder for the JSON and PNG results.")] = Path("bench/results"),
+    out: BenchOut = Path("bench/results"),
 ) -> None:
     """Embedded turn latency (p50, p95) and the graph's overhead per turn above model time."""
     from bench.chat import run_chat_benchmark
