@@ -78,16 +78,18 @@ class IntentClassifier:
         self.embedder = embedder
         self.threshold = threshold
         self.signals = signals
-        texts = [fold(t) for t, _ in examples]
         # Settings chosen by 5-fold cross-validation on the training examples only.
         self.ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
-        features = self._features(texts, fit=True)
+        features = self._features([t for t, _ in examples], fit=True)
         self.model = LogisticRegression(max_iter=3000, C=64.0)
         self.model.fit(features, [intent for _, intent in examples])
 
     def _features(self, texts: list[str], fit: bool = False) -> csr_matrix:
-        grams = self.ngrams.fit_transform(texts) if fit else self.ngrams.transform(texts)
-        parts = [grams, csr_matrix(self.embedder.encode(texts))]
+        """Words are seen folded; the signals see the text as written ("Wanted" is a perfume,
+        "wanted" a verb)."""
+        folded = [fold(t) for t in texts]
+        grams = self.ngrams.fit_transform(folded) if fit else self.ngrams.transform(folded)
+        parts = [grams, csr_matrix(self.embedder.encode(folded))]
         if self.signals is not None:
             parts.append(csr_matrix(np.asarray([self.signals(t) for t in texts], dtype=np.float32)))
         return hstack(parts).tocsr()
@@ -95,7 +97,7 @@ class IntentClassifier:
     def classify_many(self, texts: list[str]) -> list[IntentResult]:
         if not texts:
             return []
-        probabilities = self.model.predict_proba(self._features([fold(t) for t in texts]))
+        probabilities = self.model.predict_proba(self._features(texts))
         out = []
         for text, row in zip(texts, probabilities, strict=True):
             best = int(np.argmax(row))

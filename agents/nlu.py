@@ -6,6 +6,7 @@ is to return the same shape.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.intent import IntentClassifier
@@ -40,20 +41,32 @@ class DomainSignals:
 
 
 MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordinary words
+_TRAILING_NUMBER = re.compile(r"\s+\d+$")
 
 
 def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
-    """Names a customer may use for catalog perfumes: "brand name" always, the bare name when distinctive
-    (marked "bare": such a name counts only when written capitalised, so "wanted", "perfect" or
-    "for her" in a sentence never read as Azzaro Wanted, Marc Jacobs Perfect or For Her)."""
+    """Names a customer may use for catalog perfumes, keyed for the slot reader.
+
+    "brand name" always counts. The bare name counts when distinctive and written capitalised
+    (marked "bare"), so "wanted", "perfect" or "for her" in a sentence never read as Azzaro Wanted,
+    Marc Jacobs Perfect or For Her. A bare name that is also a note ("Vetiver", "Oud Wood") never
+    counts alone: replies list notes capitalised. "Baccarat Rouge" names Baccarat Rouge 540, and the Korean
+    names in the lexicon's perfumes.yaml (블루 드 샤넬, 소바쥬) count as written.
+    """
     names: dict[str, dict[str, str]] = {}
-    common = set(engine.lexicon.note_aliases) | set(engine.lexicon.accord_aliases)
+    lexicon = engine.lexicon
+    common = set(lexicon.note_aliases) | set(lexicon.accord_aliases)
     for p in engine.index.perfumes:
         entry = {"id": p.id, "brand": p.brand, "name": p.name}
-        names.setdefault(key(f"{p.brand} {p.name}"), entry)
+        # "brand_chars": how many leading characters of the match name the brand, which stays a brand slot.
+        names.setdefault(key(f"{p.brand} {p.name}"), {**entry, "brand_chars": str(len(key(p.brand)) + 1)})
         bare = key(p.name)
-        if len(bare) >= MIN_NAME_CHARS and bare not in common and not bare.isdigit():
-            names.setdefault(bare, {**entry, "bare": "1"})
+        shortened = _TRAILING_NUMBER.sub("", bare)
+        for variant in dict.fromkeys([bare, shortened if " " in shortened else bare]):
+            if len(variant) >= MIN_NAME_CHARS and variant not in common and not variant.isdigit():
+                names.setdefault(variant, {**entry, "bare": "1"})
+        for alias in lexicon.perfume_aliases.get(lexicon.perfume_key(p.brand, p.name), []):
+            names.setdefault(key(alias), entry)
     return names
 
 

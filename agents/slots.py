@@ -10,7 +10,7 @@ from typing import Any
 
 from tools.perfumery.materials import MaterialDB
 from tools.search.query import QueryParser
-from tools.search.text import fold, key, trie_pattern
+from tools.search.text import fold, is_korean, key_offsets, trie_pattern
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 1,500,000 and 1500000 alike
 _WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
@@ -18,6 +18,7 @@ _DOLLAR = re.compile(r"(?:\$\s*" + _AMOUNT + r"|" + _AMOUNT + r"\s*(?:dollars|us
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 _BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
 _CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|(?<!비)싼|(?<!비)싸게|가성비")
+_BARE_AMOUNT = re.compile(r"\s*[:=]?\s*(\d+(?:\.\d+)?)(?!\d|\.\d|\s*(?:ml|g\b|kg|년|원|개|번|병|살|세|시|분))")
 _FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{0,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
 # Words that end a material's name when read right to left ("Is this safe? Bergamot Oil 10% and Hedione 30%").
 _NAME_STOP = frozenset(
@@ -108,9 +109,12 @@ class SlotReader:
         self.material_names: dict[str, str] = {}
         for m in materials.materials if materials else []:
             for name in [m.name, *m.synonyms]:
-                if len(fold(name)) >= 4:
+                if len(fold(name)) >= (3 if is_korean(name) else 4):  # 쿠마린 is a word; "oil" is not
                     self.material_names.setdefault(fold(name), m.name)
         self._materials = re.compile(trie_pattern(list(self.material_names))) if self.material_names else None
+        # What may head a formula line written without percent signs: a material or a note.
+        self.ingredient_names = {**{fold(k): v for k, v in parser.lexicon.note_aliases.items()}, **self.material_names}
+        self._ingredients = re.compile(trie_pattern(list(self.ingredient_names)))
         self._names = re.compile(trie_pattern(list(self.perfume_names))) if self.perfume_names else None
 
     def read(self, text: str) -> Slots:
@@ -125,9 +129,12 @@ class SlotReader:
         return cached
 
     def _read(self, text: str) -> Slots:
-        parsed = self.parser.parse(text)
+        perfumes, rest = self._named_perfumes(text)
+        # Notes, materials and brands are read from what is left once named perfumes are cut
+        # out: "Lime Basil & Mandarin" names a perfume, not three notes.
+        parsed = self.parser.parse(rest)
         slots = Slots(
-            language=parsed.language,
+            language="ko" if is_korean(text) else "en",
             liked_notes=parsed.notes,
             disliked_notes=parsed.exclude_notes,
             accords=parsed.accords,
@@ -139,6 +146,7 @@ class SlotReader:
             longevity=parsed.longevity,
             sillage=parsed.sillage,
             brands=parsed.brands,
+            perfumes=perfumes,
             year_min=parsed.year_min,
             year_max=parsed.year_max,
         )
@@ -147,24 +155,48 @@ class SlotReader:
             if pattern.search(folded) and slots.intensity is None:
                 slots.intensity = name
         slots.budget = self._budget(folded)
-        slots.formula_lines = [
+        if self._materials is not None:
+            found = (self.material_names[m.group(0)] for m in self._materials.finditer(rest))
+            slots.materials = list(dict.fromkeys(found))
+        slots.formula_lines = self._formula_lines(text, rest)
+        return slots
+
+    def _named_perfumes(self, text: str) -> tuple[list[dict[str, str]], str]:
+        """Catalog perfumes named in `text`, and the folded text with their names blanked out."""
+        folded = fold(text)
+        if self._names is None:
+            return [], folded
+        keyed, offsets = key_offsets(text)
+        perfumes: list[dict[str, str]] = []
+        rest = list(folded)
+        for match in self._names.finditer(keyed):
+            perfume = self.perfume_names[match.group(0)]
+            if perfume.get("bare") and not _capitalised(match.group(0), text):
+                continue
+            # "Chanel Coco Mademoiselle": the brand stays in the text, to be read as a brand.
+            start = offsets[match.start() + int(perfume.get("brand_chars", 0))]
+            end = offsets[match.end() - 1] + 1
+            rest[start:end] = " " * (end - start)
+            if all(p["id"] != perfume["id"] for p in perfumes):
+                perfumes.append({k: perfume[k] for k in ("id", "brand", "name")})
+        return perfumes, "".join(rest)
+
+    def _formula_lines(self, text: str, rest: str) -> list[dict[str, Any]]:
+        """Formula lines: "Hedione 30%", or, where no line carries a percent sign, two or more known
+        materials or notes each followed by an amount ("벤질 알코올 1, 쿠마린 2"), read as percentages."""
+        lines = [
             {"name": name, "pct": float(m.group(2))}
             for m in _FORMULA_LINE.finditer(text)
             if (name := _material_name(m.group(1)))
         ]
-        if self._materials is not None:
-            found = (self.material_names[m.group(0)] for m in self._materials.finditer(folded))
-            slots.materials = list(dict.fromkeys(found))
-        if self._names is not None:
-            seen = set()
-            for match in self._names.finditer(key(text)):
-                perfume = self.perfume_names[match.group(0)]
-                if perfume.get("bare") and not _capitalised(match.group(0), text):
-                    continue
-                if perfume["id"] not in seen:
-                    seen.add(perfume["id"])
-                    slots.perfumes.append({k: v for k, v in perfume.items() if k != "bare"})
-        return slots
+        if lines:
+            return lines
+        bare = []
+        for m in self._ingredients.finditer(rest):
+            amount = _BARE_AMOUNT.match(rest, m.end())
+            if amount:
+                bare.append({"name": self.ingredient_names[m.group(0)], "pct": float(amount.group(1))})
+        return bare if len(bare) >= 2 else []
 
     @staticmethod
     def _budget(folded: str) -> dict[str, Any] | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 
 import pytest
 
+from core.settings import STARTER_CATALOG
 from tools.search.lexicon import Lexicon
-from tools.search.text import compact, fold, is_korean, key, split_list, trie_pattern
+from tools.search.text import compact, fold, is_korean, key, key_offsets, split_list, trie_pattern
 
 HANGUL_ONLY = re.compile(r"^[\uac00-\ud7a3 ]+$")
 
@@ -40,6 +42,19 @@ def test_key_ignores_punctuation_and_case() -> None:
     assert key("Eau d'Hadrien") == key("EAU D HADRIEN") == "eau d hadrien"
     assert key("Rose, Oud!") == "rose oud"
     assert key("  L'Ombre dans l'Eau ") == "l ombre dans l eau"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Eau d'Hadrien!! is  nice", "  바카라 루쥬에, 사프란?", "Lime Basil & Mandarin 30%", "", "...", "A - b", "É–x"],
+)
+def test_key_offsets_point_into_the_folded_text(raw: str) -> None:
+    keyed, offsets = key_offsets(raw)
+    assert keyed == key(raw)
+    assert len(offsets) == len(keyed)
+    folded = fold(raw)
+    assert all(ch == " " or folded[i] == ch for ch, i in zip(keyed, offsets, strict=True))
+    assert offsets == sorted(set(offsets))
 
 
 def test_compact_makes_brand_spellings_agree() -> None:
@@ -179,3 +194,29 @@ def test_trie_pattern_equals_plain_alternation_on_lexicon_words(lexicon: Lexicon
     flat = re.compile("|".join(bounded(w) for w in sorted(words, key=len, reverse=True)))
     text = fold("rosewood and rose de mai, sandalwood; orange blossom 장미향이 바닐라가 오크모스 cedarwood vanilla-ish")
     assert [m.group(0) for m in trie.finditer(text)] == [m.group(0) for m in flat.finditer(text)]
+
+
+def test_korean_perfume_names_are_hangul_and_each_names_one_perfume(lexicon: Lexicon) -> None:
+    owners: dict[str, tuple[str, str]] = {}
+    for perfume, aliases in lexicon.perfume_aliases.items():
+        assert aliases, perfume
+        for alias in aliases:
+            assert is_korean(alias), alias
+            owner = owners.setdefault(compact(alias), perfume)
+            # one entry may list a perfume under two catalog spellings, with the same aliases
+            assert owner == perfume or lexicon.perfume_aliases[owner] == aliases, (alias, owner, perfume)
+
+
+def test_korean_perfume_names_do_not_shadow_notes_or_brands(lexicon: Lexicon) -> None:
+    """A bare 로즈 or 상탈 would turn every rose request into a named perfume."""
+    taken = {compact(k) for k in [*lexicon.note_aliases, *lexicon.accord_aliases, *lexicon.brand_aliases]}
+    aliases = {compact(a) for names in lexicon.perfume_aliases.values() for a in names}
+    assert not aliases & taken, sorted(aliases & taken)[:10]
+
+
+def test_every_starter_perfume_but_one_has_a_korean_name(lexicon: Lexicon) -> None:
+    rows = list(csv.DictReader(STARTER_CATALOG.open(encoding="utf-8")))
+    missing = [
+        r["perfume"] for r in rows if lexicon.perfume_key(r["brand"], r["perfume"]) not in lexicon.perfume_aliases
+    ]
+    assert missing == ["Warm Cotton"]  # the 38k row of that name is a later, different perfume

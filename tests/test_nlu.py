@@ -348,6 +348,60 @@ def test_brand_and_name_together_find_the_perfume(nlu: NLU, starter_rows: dict[s
 
 
 @pytest.mark.parametrize(
+    ("text", "brand", "name"),
+    [
+        ("블루드샤넬은 여름에도 괜찮아요?", "Chanel", "Bleu de Chanel"),
+        ("소바쥬랑 비슷한데 덜 스파이시한 거", "Christian Dior", "Sauvage"),
+        ("르라보 상탈33 가격 알려주세요", "Le Labo", "Santal 33"),
+        ("샤넬 넘버5 선물하려고요", "Chanel", "No 5"),
+        ("I keep smelling Baccarat Rouge on the subway", "Maison Francis Kurkdjian", "Baccarat Rouge 540"),
+    ],
+)
+def test_perfumes_named_in_korean_or_without_their_number(
+    nlu: NLU, starter_rows: dict[str, dict[str, str]], text: str, brand: str, name: str
+) -> None:
+    assert [p["id"] for p in slots(nlu, text)["perfumes"]] == [_starter_id(starter_rows, brand, name)]
+
+
+def test_the_words_of_a_named_perfume_are_not_read_as_notes(nlu: NLU) -> None:
+    s = slots(nlu, "Does Jo Malone Lime Basil & Mandarin stay on skin, or should I add vanilla?")
+    assert [p["name"] for p in s["perfumes"]] == ["Lime Basil & Mandarin"]
+    assert s["liked_notes"] == ["Vanilla"]
+    assert "materials" not in s
+    assert s["brands"] == ["Jo Malone London"]  # the brand written before the name stays a brand
+
+
+def test_a_note_list_in_a_reply_names_no_perfume(nlu: NLU) -> None:
+    """Guerlain Vetiver and similar perfumes named like a note count only with their brand: the
+    output guard reads replies that list notes capitalised."""
+    s = slots(nlu, "They share Bergamot, Cedar, Labdanum, Patchouli, Pink Pepper, Vetiver.")
+    assert "perfumes" not in s
+    assert [p["name"] for p in slots(nlu, "Is Guerlain Vetiver dry?")["perfumes"]] == ["Vetiver"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("쿠마린 2, 벤질 살리실레이트 3.5 이렇게 섞어도 돼요?", [("Coumarin", 2.0), ("Benzyl Salicylate", 3.5)]),
+        (
+            "vanilla 12, Iso E Super 20, clove 1.5 - is that allowed?",
+            [("Vanilla", 12.0), ("Iso E Super", 20.0), ("Clove", 1.5)],
+        ),
+    ],
+)
+def test_formula_lines_without_percent_signs(nlu: NLU, text: str, lines: list[tuple[str, float]]) -> None:
+    assert slots(nlu, text)["formula_lines"] == [{"name": n, "pct": p} for n, p in lines]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I bought 2 bottles of vanilla perfume for 3 friends", "장미 향수 2병이랑 바닐라 향수 1병 샀어요", "rose 2"],
+)
+def test_amounts_that_are_not_a_formula(nlu: NLU, text: str) -> None:
+    assert "formula_lines" not in slots(nlu, text)
+
+
+@pytest.mark.parametrize(
     ("text", "lines"),
     [
         ("Bergamot Oil 10%, Hedione 30%", [("Bergamot Oil", 10.0), ("Hedione", 30.0)]),

@@ -47,6 +47,7 @@ class Lexicon:
     brand_aliases: dict[str, str] = field(default_factory=dict)  # key(alias) -> catalog brand
     brand_spellings: dict[str, set[str]] = field(default_factory=dict)  # brand -> compact keys
     korean_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, value) -> 한글
+    perfume_aliases: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # perfume_key -> 한글 names
     rules: dict[str, dict[str, Rule]] = field(default_factory=dict)  # season|mood|occasion
     labels: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     terms: list[Term] = field(default_factory=list)
@@ -82,6 +83,10 @@ class Lexicon:
     def canonical_accord(self, raw: str) -> str:
         k = key(raw)
         return self.accord_aliases.get(k, k)
+
+    def perfume_key(self, brand: str, name: str) -> tuple[str, str]:
+        """One key for a perfume whichever catalog spells its brand ("Jo Malone London" / "Jo Malone")."""
+        return compact(self.brand_aliases.get(key(brand), brand)), compact(name)
 
     def korean(self, kind: str, value: str) -> str:
         """Korean display name of a note or accord, or the English one when none is known."""
@@ -136,6 +141,10 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
             lex.terms.append(Term(surface, "gender", str(name)))
     for surface in _words({"words": rules.get("ignore") or {}}):
         lex.terms.append(Term(surface, "ignore", ""))
+    for entry, aliases in _load_yaml(directory / "perfumes.yaml").items():
+        brand, *names = str(entry).split(" | ")  # "Chanel | Chanel No 5 Parfum | No 5": one perfume
+        for name in names:
+            lex.perfume_aliases[lex.perfume_key(brand, name)] = [str(a) for a in aliases or []]
     for alias, brand in lex.brand_aliases.items():
         lex.brand_spellings.setdefault(brand, {compact(brand)}).add(compact(alias))
     exclusion = rules.get("exclusion") or {}

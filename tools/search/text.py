@@ -29,6 +29,26 @@ def key(text: str) -> str:
     return _SPACES.sub(" ", _NON_WORD.sub(" ", fold(text))).strip()
 
 
+def key_offsets(text: str) -> tuple[str, list[int]]:
+    """`key(text)` with, for each of its characters, the index of that character in `fold(text)`,
+    so that a name found in the key can be cut out of the folded text, punctuation kept."""
+    folded = fold(text)
+    chars: list[str] = []
+    offsets: list[int] = []
+    for index, ch in enumerate(folded):
+        if ch.isspace() or _NON_WORD.match(ch):
+            if chars and chars[-1] != " ":
+                chars.append(" ")
+                offsets.append(index)
+        else:
+            chars.append(ch)
+            offsets.append(index)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        offsets.pop()
+    return "".join(chars), offsets
+
+
 def compact(text: str) -> str:
     """Letters and digits only: "Dolce&Gabbana", "Dolce Gabbana" and "dolce & gabbana" agree."""
     return _NOT_ALNUM.sub("", fold(text))
