@@ -10,13 +10,12 @@ import re
 from typing import Any
 
 from agents.intent import IntentClassifier
-from agents.slots import SlotReader
+from agents.slots import SlotReader, name_key
 from tools.perfumery.materials import MaterialDB
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import default_lexicon
 from tools.search.query import QueryParser
-from tools.search.text import key
 
 
 class DomainSignals:
@@ -59,14 +58,14 @@ def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
     for p in engine.index.perfumes:
         entry = {"id": p.id, "brand": p.brand, "name": p.name}
         # "brand_chars": how many leading characters of the match name the brand, which stays a brand slot.
-        names.setdefault(key(f"{p.brand} {p.name}"), {**entry, "brand_chars": str(len(key(p.brand)) + 1)})
-        bare = key(p.name)
+        names.setdefault(name_key(f"{p.brand} {p.name}"), {**entry, "brand_chars": str(len(name_key(p.brand)) + 1)})
+        bare = name_key(p.name)
         shortened = _TRAILING_NUMBER.sub("", bare)
         for variant in dict.fromkeys([bare, shortened if " " in shortened else bare]):
             if len(variant) >= MIN_NAME_CHARS and variant not in common and not variant.isdigit():
                 names.setdefault(variant, {**entry, "bare": "1"})
         for alias in lexicon.perfume_aliases.get(lexicon.perfume_key(p.brand, p.name), []):
-            names.setdefault(key(alias), entry)
+            names.setdefault(name_key(alias), entry)
     return names
 
 

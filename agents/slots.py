@@ -10,7 +10,7 @@ from typing import Any
 
 from tools.perfumery.materials import MaterialDB
 from tools.search.query import QueryParser
-from tools.search.text import fold, is_korean, key_offsets, trie_pattern
+from tools.search.text import fold, is_korean, key, key_offsets, trie_pattern
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 1,500,000 and 1500000 alike
 _WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
@@ -102,7 +102,7 @@ class SlotReader:
         perfume_names: dict[str, dict[str, str]] | None = None,
         materials: MaterialDB | None = None,
     ) -> None:
-        """`perfume_names`: key(name) -> {"id", "brand", "name"} for perfumes findable by name."""
+        """`perfume_names`: name_key(name) -> {"id", "brand", "name"} for perfumes findable by name."""
         self.parser = parser
         self._recent: dict[str, Slots] = {}
         self.perfume_names = perfume_names or {}
@@ -163,10 +163,11 @@ class SlotReader:
 
     def _named_perfumes(self, text: str) -> tuple[list[dict[str, str]], str]:
         """Catalog perfumes named in `text`, and the folded text with their names blanked out."""
-        folded = fold(text)
+        written = text.replace("&", " ")  # see name_key
+        folded = fold(written)
         if self._names is None:
             return [], folded
-        keyed, offsets = key_offsets(text)
+        keyed, offsets = key_offsets(written)
         perfumes: list[dict[str, str]] = []
         rest = list(folded)
         for match in self._names.finditer(keyed):
@@ -215,6 +216,12 @@ class SlotReader:
         if _CHEAPER.search(folded):
             return {"relative": "cheaper"}
         return None
+
+
+def name_key(name: str) -> str:
+    """The key perfume names are matched by: "&" is dropped, as one catalog writes "Lime Basil &
+    Mandarin" and another "Lime Basil Mandarin", and customers write either."""
+    return key(name.replace("&", " "))
 
 
 def _material_name(raw: str) -> str:
