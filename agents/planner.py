@@ -67,15 +67,20 @@ def _family(slots: dict[str, Any], text: str) -> str:
     return "floral"
 
 
-def plan(intent: str, slots: dict[str, Any], text: str, carried: Carried) -> list[ToolCall]:
+def plan(
+    intent: str, slots: dict[str, Any], text: str, carried: Carried, remembered_dislikes: list[str] | None = None
+) -> list[ToolCall]:
     """Tool calls for one turn; an empty list means the reply needs no tool.
 
     A recommendation that only adds a refinement ("cheaper", "바닐라 없는 걸로", "더 가벼운 걸로")
-    re-runs the last search with the new condition on top.
+    re-runs the last search with the new condition on top. Remembered dislikes hold in every
+    search unless this turn names them as liked.
     """
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
     if intent == "recommend":
-        filters = _filters(slots)
+        liked = set(slots.get("liked_notes", []))
+        held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
+        filters = _filters({**slots, "disliked_notes": held})
         query = text
         new_subject = any(
             slots.get(k) for k in ("liked_notes", "accords", "mood", "season", "occasion", "gender", "brands")
@@ -94,7 +99,10 @@ def plan(intent: str, slots: dict[str, Any], text: str, carried: Carried) -> lis
             elif slots.get("intensity") == "strong":
                 filters.pop("sillage_max", None)
                 filters["sillage_min"] = "strong"
-        return [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
+        calls = [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
+        if slots.get("disliked_notes"):  # a stated dislike holds for the rest of the conversation
+            calls.append(ToolCall("remember_preference", {"disliked_notes": slots["disliked_notes"]}))
+        return calls
     if intent == "product_info":
         if perfumes:
             return [ToolCall("get_perfume", {"perfume_id": perfumes[0]})]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prompts import render
+from tools.search.lexicon import default_lexicon
 
 LAYER_KO = {"top": "탑", "heart": "미들", "base": "베이스"}
 
@@ -191,6 +192,28 @@ def _material(info: dict[str, Any], language: str) -> str:
     )
 
 
+def _remembered(output: dict[str, Any], language: str) -> str:
+    if "remembered" not in output:
+        return ""
+    lines = []
+    for kind in ("disliked_notes", "liked_notes"):
+        notes = output["remembered"].get(kind) or []
+        if not notes:
+            continue
+        names = [default_lexicon().korean("note", n) if language == "ko" else n.lower() for n in notes]
+        template = "remembered_dislikes" if kind == "disliked_notes" else "remembered_likes"
+        lines.append(_t(language, template, notes=", ".join(names), particle=_object_particle(names[-1])))
+    return " ".join(lines)
+
+
+def _object_particle(word: str) -> str:
+    """은 after a final consonant, 는 after a vowel (바닐라는, 머스크는, 오크모스는)."""
+    last = word[-1] if word else ""
+    if "\uac00" <= last <= "\ud7a3":
+        return "은" if (ord(last) - 0xAC00) % 28 else "는"
+    return "는"
+
+
 RENDERERS = {
     "search_perfumes": _search,
     "get_perfume": _product,
@@ -198,6 +221,7 @@ RENDERERS = {
     "compose_formula": _compose,
     "validate_formula": _validate,
     "lookup_material": _material,
+    "remember_preference": _remembered,
 }
 
 
@@ -206,6 +230,7 @@ def reply(intent: str, language: str, results: list[dict[str, Any]], clarify: st
     if clarify:
         return _t(language, "clarify", question=clarify)
     rendered = [RENDERERS[r["tool"]](r["output"], language) for r in results if r["tool"] in RENDERERS]
+    rendered = [text for text in rendered if text]
     if rendered:
         return "\n\n".join(rendered)
     if intent == "handoff":

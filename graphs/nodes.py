@@ -106,15 +106,8 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
                 "roles": {**state.get("roles", {}), "orchestrator": "model"},
             }
     carried = Carried(**(state.get("carried") or {}))
-    slots = dict(state.get("slots") or {})
-    profile = state.get("profile") or {}
-    # Remembered dislikes hold in every later search unless this turn names them as liked.
-    if profile.get("disliked_notes"):
-        liked = set(slots.get("liked_notes", []))
-        slots["disliked_notes"] = sorted(
-            set(slots.get("disliked_notes", [])) | (set(profile["disliked_notes"]) - liked)
-        )
-    calls = plan(state["intent"], slots, state["message"], carried)
+    remembered = (state.get("profile") or {}).get("disliked_notes", [])
+    calls = plan(state["intent"], state.get("slots") or {}, state["message"], carried, remembered)
     return {
         "plan": [{"name": c.name, "args": c.args} for c in calls],
         "roles": {**state.get("roles", {}), "orchestrator": "embedded"},
@@ -245,10 +238,14 @@ async def remember(state: ConversationState) -> dict[str, Any]:
                 shown_prices=[c["price"] for c in cards if c.get("price") is not None],
             )
     profile = dict(state.get("profile") or {})
-    slots = state.get("slots") or {}
-    for key in ("liked_notes", "disliked_notes"):
-        if slots.get(key):
-            profile[key] = sorted(set(profile.get(key, [])) | set(slots[key]))
+    for result in state.get("results") or []:
+        remembered = result["output"].get("remembered") if result["tool"] == "remember_preference" else None
+        for key, other in (("liked_notes", "disliked_notes"), ("disliked_notes", "liked_notes")):
+            notes = set((remembered or {}).get(key, []))
+            if notes:  # a note now liked is no longer disliked, and the other way round
+                profile[key] = sorted(set(profile.get(key, [])) | notes)
+                if other in profile:
+                    profile[other] = sorted(set(profile[other]) - notes)
     return {
         "carried": carried,
         "profile": profile,

@@ -25,6 +25,7 @@ from langgraph.types import Command
 
 from core.settings import Settings
 from graphs.graph import build_graph
+from graphs.nodes import remember
 from graphs.runtime import build_context
 from graphs.state import Context
 from tests.conftest import CLI, PROJECT_ROOT, TESTS_DIR, StarterIndex, cli_env
@@ -544,3 +545,22 @@ async def test_chat_thread_continues_the_first_runs_search(
     listed = listed_names(reply)
     assert listed and all((price[name] or ceiling) < ceiling for name in listed), (listed, ceiling)
     assert cheaper["carried"]["last_filters"]["price_max"] < ceiling
+
+
+# -- remember_preference ------------------------------------------------------------------------
+def test_remember_preference_names_canonical_notes(context: Context) -> None:
+    out = context.toolkit.remember_preference(liked_notes=["장미", "vanille"], disliked_notes=["바닐라", "oudh"])
+    assert out == {"remembered": {"liked_notes": ["Rose"], "disliked_notes": ["Oud", "Vanilla"]}}
+    assert "error" in context.toolkit.remember_preference()
+    assert "error" in context.toolkit.remember_preference(liked_notes=[" "])
+
+
+async def test_a_note_liked_later_is_no_longer_a_remembered_dislike(context: Context) -> None:
+    chat = Conversation(context, "relike")
+    state = await chat.say("Could you recommend a woody perfume without vanilla?")
+    assert [r["tool"] for r in state["results"]] == ["search_perfumes", "remember_preference"]
+    assert state["profile"] == {"disliked_notes": ["Vanilla"]}
+    # A model orchestrator may remember a like; the remember node keeps the two lists apart.
+    liked = {"tool": "remember_preference", "args": {}, "output": {"remembered": {"liked_notes": ["Vanilla"]}}}
+    after = await remember({**state, "results": [liked]})  # type: ignore[typeddict-item]
+    assert after["profile"] == {"liked_notes": ["Vanilla"], "disliked_notes": []}

@@ -177,6 +177,21 @@ class Toolkit:
             "amendment": regs.amendment,
         }
 
+    def remember_preference(
+        self, liked_notes: list[str] | None = None, disliked_notes: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Remember notes the customer says they like or dislike, for the rest of the conversation
+        (a remembered dislike is kept out of later searches). Notes in Korean or English."""
+        lexicon = self.engine.lexicon
+
+        def canonical(notes: list[str] | None) -> list[str]:
+            return sorted({lexicon.canonical_note(str(n)) for n in notes or [] if str(n).strip()})
+
+        liked, disliked = canonical(liked_notes), canonical(disliked_notes)
+        if not liked and not disliked:
+            return {"error": "name at least one liked or disliked note to remember"}
+        return {"remembered": {"liked_notes": [n for n in liked if n not in disliked], "disliked_notes": disliked}}
+
     # -- as LangChain tools ------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:
         """The same functions as LangChain tools, for a tool-calling model; built once (each
@@ -190,6 +205,7 @@ class Toolkit:
             self.compose_formula,
             self.validate_formula,
             self.lookup_material,
+            self.remember_preference,
         ):
             out.append(StructuredTool.from_function(func=function, name=function.__name__))
         self._tools = out
