@@ -56,8 +56,18 @@ async def next_tool_calls(registry: ModelRegistry, toolkit: Toolkit, messages: l
     return await registry.call("orchestrator", work)
 
 
-def orchestrator_messages(language: str, carried: dict[str, Any], text: str) -> list[BaseMessage]:
-    system = render("orchestrator", language, "system", carried=json.dumps(carried, ensure_ascii=False)[:2000])
+def orchestrator_messages(
+    language: str, carried: dict[str, Any], profile: dict[str, Any], text: str
+) -> list[BaseMessage]:
+    """The orchestrator's prompt: what earlier turns carried (the last search, the perfumes shown)
+    and the remembered preferences, as JSON the model can copy ids and filters from."""
+    system = render(
+        "orchestrator",
+        language,
+        "system",
+        carried=json.dumps(carried, ensure_ascii=False)[:2000],
+        profile=json.dumps(profile, ensure_ascii=False)[:1000],
+    )
     return [SystemMessage(system), HumanMessage(text)]
 
 

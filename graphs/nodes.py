@@ -90,7 +90,7 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
         and state.get("roles", {}).get("orchestrator") != "embedded"
     ):
         steps = list(state.get("steps") or []) or model_roles.orchestrator_messages(
-            state.get("language", "en"), state.get("carried") or {}, state["message"]
+            state.get("language", "en"), state.get("carried") or {}, state.get("profile") or {}, state["message"]
         )
         try:
             answer = await model_roles.next_tool_calls(models, runtime.context.toolkit, steps)

@@ -1,15 +1,18 @@
-"""Conversation tests over the LangGraph turn graph, on the embedded roles and the starter catalog.
+"""Conversation tests over the LangGraph turn graph and the starter catalog.
 
 Stories (tests/stories/*.yaml) are whole conversations, each turn with what must hold after it;
-the runner below checks them against the graph's state. Then come graph tests that a story
-cannot express, and `fragrance-ai chat` in subprocesses (one run continuing another's thread).
+the runner below checks them against the graph's state, twice: on the embedded roles, and on
+fake chat models standing where ChatOllama stands (Qwen's JSON, Llama's tool calls, Mistral's
+streamed reply; see `fake_roles`). Then come graph tests that a story cannot express, and
+`fragrance-ai chat` in subprocesses (one run continuing another's thread).
 
-No mocks: one context per session (graphs.runtime.build_context over the session's ingested
-starter catalog), a fresh graph with an in-memory checkpointer per conversation.
+Nothing of ours is patched: one context per session (graphs.runtime.build_context over the
+session's ingested starter catalog), a fresh graph with an in-memory checkpointer per conversation.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import uuid
@@ -20,15 +23,21 @@ from typing import Any
 
 import pytest
 import yaml
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agents.planner import Carried, plan
+from agents.registry import ModelRegistry
+from agents.replies import reply as render_reply
 from core.settings import Settings
 from graphs.graph import build_graph
+from graphs.guards import SAFETY_NOTE
 from graphs.nodes import remember
 from graphs.runtime import build_context
 from graphs.state import Context
 from tests.conftest import CLI, PROJECT_ROOT, TESTS_DIR, StarterIndex, cli_env
+from tests.fake_models import ReadingChatModel, prompt_json
 from tools.search.engine import SearchEngine
 
 STORIES_DIR = TESTS_DIR / "stories"
@@ -248,13 +257,78 @@ def test_story_files_cover_both_languages() -> None:
     }  # fmt: skip
 
 
+def fake_roles(context: Context, expect: dict[str, Any]) -> dict[str, ReadingChatModel]:
+    """Fake Qwen, Llama and Mistral for one story turn, answering as well-behaved models would.
+
+    Qwen answers the turn's expected intent as JSON. Llama reads the customer's words and the
+    carried state and remembered preferences from its prompt, and calls the tools the rule
+    planner would (as tool calls with ids), then stops once tool results come back. Mistral
+    writes the reply from the tool results in its prompt. So the story's checks hold only if
+    the graph's model path gives each role what it needs and uses what each role answers.
+    """
+    intent, language = expect.get("intent", "smalltalk"), expect["language"]
+    qwen = json.dumps({"intent": intent, "confidence": 0.93, "language": language})
+
+    def orchestrate(messages: list[BaseMessage]) -> AIMessage:
+        if isinstance(messages[-1], ToolMessage):
+            return AIMessage("")  # the results are in: stop calling tools
+        system, text = str(messages[0].content), str(messages[-1].content)
+        carried = prompt_json(system, "What the customer said before: ")
+        profile = prompt_json(system, "Remembered preferences: ")
+        slots = context.nlu.slots.read(text).to_dict()
+        calls = plan(intent, slots, text, Carried(**carried), profile.get("disliked_notes"))
+        tool_calls = [{"name": c.name, "args": c.args, "id": f"call_{i}"} for i, c in enumerate(calls)]
+        return AIMessage("", tool_calls=tool_calls)
+
+    def write(messages: list[BaseMessage]) -> AIMessage:
+        label = "도구 결과(JSON): " if language == "ko" else "Tool results (JSON): "
+        results = prompt_json(str(messages[0].content), label)
+        return AIMessage(render_reply(intent, language, results))
+
+    return {
+        "intent": ReadingChatModel(responses=[], script=lambda _: AIMessage(qwen)),
+        "orchestrator": ReadingChatModel(responses=[], script=orchestrate),
+        "service": ReadingChatModel(responses=[], script=write),
+    }
+
+
+def check_roles(
+    context: Context, expect: dict[str, Any], state: dict[str, Any], fakes: dict[str, ReadingChatModel], where: str
+) -> None:
+    """On the model path every role that had work answered as a model, with no fallback."""
+    roles = state.get("roles") or {}
+    if expect.get("blocked") or "__interrupt__" in state or not fakes["intent"].sent:
+        assert not fakes["orchestrator"].sent and not fakes["service"].sent, f"{where}: models ran"
+        return
+    assert roles.get("intent") == "model", f"{where}: roles {roles}"
+    if expect["tools"]:
+        assert roles.get("orchestrator") == "model" and roles.get("service") == "model", f"{where}: roles {roles}"
+        (written,) = fakes["service"].answers
+        # The model's reply reaches the customer as written, a formula's safety note added after it.
+        amendment = context.toolkit.perfumery.regulations.amendment
+        noted = f"{written.content}\n{SAFETY_NOTE[expect['language']].format(amendment=amendment)}"
+        assert state["reply"] in (written.content, noted), f"{where}: the model's reply did not reach the customer"
+        bound = set(fakes["orchestrator"].bound)
+        assert bound == {t.name for t in context.toolkit.tools()}, f"{where}: tools bound {bound}"
+    else:
+        assert not fakes["service"].sent, f"{where}: the service model ran without tool results"
+
+
+@pytest.mark.parametrize("roles", ["embedded", "models"])
 @pytest.mark.parametrize("path", STORY_FILES, ids=[p.stem for p in STORY_FILES])
-async def test_story(path: Path, context: Context, engine: SearchEngine) -> None:
+async def test_story(
+    path: Path, roles: str, context: Context, engine: SearchEngine, starter_settings: Settings
+) -> None:
+    """Each story runs twice: on the embedded roles, and on fake chat models (`fake_roles`)."""
     story = load_story(path)
     conversation = Conversation(context, story["id"])
     previous: dict[str, Any] | None = None
     completed = 0
     for number, turn in enumerate(story["turns"], 1):
+        fakes = fake_roles(context, turn["expect"]) if roles == "models" else {}
+        if fakes:
+            registry = ModelRegistry(starter_settings.model_copy(update={"ollama_base_url": None}), dict(fakes))
+            conversation.context = Context(context.nlu, context.toolkit, registry, context.guards)
         if "staff" in turn:
             state = await conversation.staff(turn["staff"])
             said = f"/staff {turn['staff']}"
@@ -263,7 +337,10 @@ async def test_story(path: Path, context: Context, engine: SearchEngine) -> None
             said = turn["user"]
         if "__interrupt__" not in state:
             completed += 1
-        check_turn(engine, turn["expect"], state, previous, completed, f"{story['id']} turn {number}: {said!r}")
+        where = f"{story['id']} turn {number} ({roles}): {said!r}"
+        check_turn(engine, turn["expect"], state, previous, completed, where)
+        if fakes:
+            check_roles(context, turn["expect"], state, fakes, where)
         previous = state
 
 

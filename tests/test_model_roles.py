@@ -11,9 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.registry import ModelRegistry
@@ -21,30 +19,9 @@ from core.settings import Settings
 from graphs.graph import build_graph
 from graphs.runtime import build_context
 from graphs.state import Context
+from tests.fake_models import FailingChatModel, ScriptedChatModel
 from tests.ollama_stub import OllamaStub, recording
 from tools.search.engine import SearchEngine
-
-
-class ScriptedChatModel(FakeMessagesListChatModel):
-    """A fake chat model that accepts tools and a schema, answering from its script in order."""
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:  # the script already holds the tool calls
-        return self
-
-    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
-        async def parse(messages: Any) -> Any:
-            answer = await self.ainvoke(messages)
-            return schema.model_validate_json(answer.content)
-
-        return RunnableLambda(lambda _: None, afunc=parse)
-
-
-class FailingChatModel(ScriptedChatModel):
-    calls: int = 0
-
-    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        raise ConnectionError("model server unreachable")
 
 
 @pytest.fixture(scope="module")
