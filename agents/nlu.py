@@ -43,18 +43,23 @@ MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordin
 _TRAILING_NUMBER = re.compile(r"\s+\d+$")
 
 
-def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
+def perfume_names(engine: SearchEngine, materials: MaterialDB | None = None) -> dict[str, dict[str, str]]:
     """Names a customer may use for catalog perfumes, keyed for the slot reader.
 
-    "brand name" always counts. The bare name counts when distinctive and written capitalised
-    (marked "bare"), so "wanted", "perfect" or "for her" in a sentence never read as Azzaro Wanted,
-    Marc Jacobs Perfect or For Her. A bare name that is also a note ("Vetiver", "Oud Wood") never
-    counts alone: replies list notes capitalised. "Baccarat Rouge" names Baccarat Rouge 540, and the Korean
-    names in the lexicon's perfumes.yaml (블루 드 샤넬, 소바쥬) count as written.
+    "brand name" always counts, and so do the Korean names in the lexicon's perfumes.yaml
+    (블루 드 샤넬, 소바쥬). The bare name counts when distinctive and written capitalised (marked
+    "bare"), so "for her" in a sentence never reads as Narciso Rodriguez For Her; "Baccarat
+    Rouge" names Baccarat Rouge 540. Replies list notes and materials capitalised, and the
+    output guard reads them for perfume names, so a bare name never counts alone when it is a
+    note, an accord or a material ("Vetiver", "Cananga"), or one everyday English word
+    ("Wanted", "Absolute": a word of the embedding model's English vocabulary).
     """
     names: dict[str, dict[str, str]] = {}
     lexicon = engine.lexicon
     common = set(lexicon.note_aliases) | set(lexicon.accord_aliases)
+    for material in materials.materials if materials else []:
+        common |= {name_key(n) for n in [material.name, *material.synonyms]}
+    english = engine.embedder.vocabulary()
     for p in engine.index.perfumes:
         entry = {"id": p.id, "brand": p.brand, "name": p.name}
         # "brand_chars": how many leading characters of the match name the brand, which stays a brand slot.
@@ -62,7 +67,8 @@ def perfume_names(engine: SearchEngine) -> dict[str, dict[str, str]]:
         bare = name_key(p.name)
         shortened = _TRAILING_NUMBER.sub("", bare)
         for variant in dict.fromkeys([bare, shortened if " " in shortened else bare]):
-            if len(variant) >= MIN_NAME_CHARS and variant not in common and not variant.isdigit():
+            ordinary = variant in common or variant.isdigit() or (" " not in variant and variant in english)
+            if len(variant) >= MIN_NAME_CHARS and not ordinary:
                 names.setdefault(variant, {**entry, "bare": "1"})
         for alias in lexicon.perfume_aliases.get(lexicon.perfume_key(p.brand, p.name), []):
             names.setdefault(name_key(alias), entry)
@@ -77,7 +83,7 @@ class NLU:
     @classmethod
     def build(cls, embedder: Embedder, engine: SearchEngine | None, materials: MaterialDB) -> NLU:
         parser = engine.parser if engine is not None else QueryParser(default_lexicon(), None)
-        names = perfume_names(engine) if engine is not None else None
+        names = perfume_names(engine, materials) if engine is not None else None
         reader = SlotReader(parser, names, materials)
         signals = DomainSignals(reader)
         return cls(IntentClassifier(embedder, signals=signals), reader)

@@ -18,6 +18,7 @@ _DOLLAR = re.compile(r"(?:\$\s*" + _AMOUNT + r"|" + _AMOUNT + r"\s*(?:dollars|us
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 _BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
 _CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|(?<!비)싼|(?<!비)싸게|가성비")
+_BREAK = re.compile(r"[,;:!?()/\n]|\.\s")  # punctuation no name is written across
 _BARE_AMOUNT = re.compile(r"\s*[:=]?\s*(\d+(?:\.\d+)?)(?!\d|\.\d|\s*(?:ml|g\b|kg|년|원|개|번|병|살|세|시|분))")
 _FORMULA_LINE = re.compile(r"([A-Za-z\uac00-\ud7a3][\w\s\-'().\uac00-\ud7a3]{0,60}?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*%")
 # Words that end a material's name when read right to left ("Is this safe? Bergamot Oil 10% and Hedione 30%").
@@ -177,6 +178,9 @@ class SlotReader:
             # "Chanel Coco Mademoiselle": the brand stays in the text, to be read as a brand.
             start = offsets[match.start() + int(perfume.get("brand_chars", 0))]
             end = offsets[match.end() - 1] + 1
+            written_as = fold(f"{perfume['brand']} {perfume['name']}")
+            if _BREAK.search(folded[offsets[match.start()] : end]) and not _BREAK.search(written_as):
+                continue  # "Nutmeg, Ginger" lists two notes; it does not name Nutmeg & Ginger
             rest[start:end] = " " * (end - start)
             if all(p["id"] != perfume["id"] for p in perfumes):
                 perfumes.append({k: perfume[k] for k in ("id", "brand", "name")})

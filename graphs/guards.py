@@ -64,10 +64,11 @@ class PromptInjection(Validator):
 
 @register_validator(name="fragrance/grounded-products", data_type="string")
 class GroundedProducts(Validator):
-    """metadata: named_ids (perfumes the reply names), grounded_ids and grounded_names (from tool results)."""
+    """metadata: named (the perfumes the reply names) and grounded_names (those in the tool results),
+    each as "brand name": a catalog may list one perfume twice under two ids."""
 
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
-        stray = set(metadata.get("named_ids", ())) - set(metadata.get("grounded_ids", ()))
+        stray = set(metadata.get("named", ())) - set(metadata.get("grounded_names", ()))
         listed = [m.group(1) for m in re.finditer(r"(?m)^\d+\. (.+?)(?: \(\d{4}\))? - ", value)]
         unknown = [name for name in listed if name not in set(metadata.get("grounded_names", ()))]
         if stray or unknown:

@@ -208,9 +208,13 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
         ),
         None,
     )
+    # A composed formula's own name ("Exotic Amber") may also be a catalog perfume's: not a claim.
+    unnamed = text
+    for r in results:
+        if r["tool"] == "compose_formula" and r["output"].get("name"):
+            unnamed = unnamed.replace(str(r["output"]["name"]), " ")
     metadata = {
-        "named_ids": [p["id"] for p in runtime.context.nlu.slots.read(text).perfumes],
-        "grounded_ids": [c["id"] for r in results for c in _cards(r["output"])],
+        "named": sorted({f"{p['brand']} {p['name']}" for p in runtime.context.nlu.slots.read(unnamed).perfumes}),
         "grounded_names": sorted(_named_products(results)),
         "amendment": amendment,
         "language": language,

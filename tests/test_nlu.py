@@ -445,6 +445,27 @@ def test_ordinary_words_are_not_perfume_names(nlu: NLU, text: str) -> None:
     assert slots(nlu, text).get("perfumes", []) == []
 
 
+def test_a_name_is_not_read_across_punctuation(nlu: NLU) -> None:
+    """Replies list notes capitalised: "Wood Sage, Sea Salt" is two notes, not Wood Sage & Sea Salt,
+    while a name written with its own punctuation (Mr. Burberry) is still read."""
+    assert "perfumes" not in slots(nlu, "Its own notes: Wood Sage, Sea Salt, Grapefruit")
+    assert [p["name"] for p in slots(nlu, "Is Wood Sage & Sea Salt unisex?")["perfumes"]] == ["Wood Sage & Sea Salt"]
+    assert [p["name"] for p in slots(nlu, "How long does Mr. Burberry last?")["perfumes"]] == ["Mr. Burberry"]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Wanted something woody, maybe with Cedar", []),  # an English word alone: needs its brand
+        ("Is Azzaro Wanted too sweet?", ["Wanted"]),
+        ("Is Sauvage too strong for the office?", ["Sauvage"]),  # not an English word: read alone
+        ("Halfeti or Delina for a date?", ["Halfeti", "Delina"]),
+    ],
+)
+def test_a_bare_name_that_is_an_english_word_needs_its_brand(nlu: NLU, text: str, named: list[str]) -> None:
+    assert [p["name"] for p in slots(nlu, text).get("perfumes", [])] == named
+
+
 @pytest.mark.parametrize("text", ["something less intense please", "덜 진한 걸로 보여줘"])
 def test_less_intense_is_not_stronger(nlu: NLU, text: str) -> None:
     assert slots(nlu, text).get("intensity") != "strong"

@@ -117,6 +117,14 @@ class Embedder(Embeddings):
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
 
+    def vocabulary(self) -> frozenset[str]:
+        """The whole words of the model's (English, uncased) vocabulary: a list of everyday words."""
+        path = self.model_path / "vocab.txt"
+        if not path.exists():
+            return frozenset()
+        words = path.read_text(encoding="utf-8").split()
+        return frozenset(w for w in words if w.isalpha() and w.isascii())
+
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if self._session is None:
             return np.asarray(
