@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from guardrails import AsyncGuard, OnFailAction
+from guardrails.settings import settings as guardrails_settings
 from guardrails.validators import FailResult, PassResult, ValidationResult, Validator, register_validator
 
 MAX_MESSAGE_CHARS = 2000
@@ -112,6 +113,8 @@ class Guards:
         )
         for guard in (self.input, self.output):
             guard.configure(allow_metrics_collection=False)
+        # No trace sink is configured, so OpenTelemetry spans would only cost time (~1 ms a turn).
+        guardrails_settings.disable_tracing = True
 
     async def check_input(self, text: str) -> tuple[str, bool]:
         """(the text to use, whether to refuse it)."""
