@@ -67,6 +67,16 @@ def _family(slots: dict[str, Any], text: str) -> str:
     return "floral"
 
 
+def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> bool:
+    """Whether a turn reads as a refinement of the last search ("바닐라는 빼고요", "something cheaper",
+    "without musk?"): there was a search, and the turn adds a condition to it. The intent role
+    sees one message alone and may call such a turn small talk; the conversation knows better."""
+    if not carried.last_query:
+        return False
+    condition = any(slots.get(k) for k in ("disliked_notes", "disliked_accords", "budget", "intensity"))
+    return condition or bool(_REFINE.search(text))
+
+
 def plan(
     intent: str, slots: dict[str, Any], text: str, carried: Carried, remembered_dislikes: list[str] | None = None
 ) -> list[ToolCall]:

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents import model_roles
-from agents.planner import Carried, plan
+from agents.planner import Carried, plan, refines_last_search
 from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
 from graphs.state import Context, ConversationState
@@ -38,34 +38,42 @@ async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> di
 
 async def understand(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Slots always come from the lexicon; the intent from the model role when it answers,
-    else from the embedded classifier (which then is the only one that runs)."""
+    else from the embedded classifier (which then is the only one that runs). A turn that only
+    adds a condition to the last search ("바닐라는 빼고요") is a recommendation whatever either says."""
     nlu = runtime.context.nlu
     message = state["message"]
     slots = nlu.slots.read(message).to_dict()
     models = runtime.context.models
+    understood: dict[str, Any] | None = None
     if models is not None and models.configured("intent"):
         try:
             answer = await model_roles.classify(models, message, state.get("language", "en"))
         except ModelUnavailable as exc:
             log.warning("intent role falls back to the embedded classifier: %s", exc)
         else:
-            return {
+            understood = {
                 "intent": answer["intent"],
                 "confidence": answer["confidence"],
                 "clarify": None,
-                "slots": slots,
                 "language": answer["language"],
                 "roles": {**state.get("roles", {}), "intent": "model"},
             }
-    result = nlu.classifier.classify(message)
-    return {
-        "intent": result.intent,
-        "confidence": result.confidence,
-        "clarify": result.clarify,
-        "slots": slots,
-        "language": result.language,
-        "roles": {**state.get("roles", {}), "intent": "embedded"},
-    }
+    if understood is None:
+        result = nlu.classifier.classify(message)
+        understood = {
+            "intent": result.intent,
+            "confidence": result.confidence,
+            "clarify": result.clarify,
+            "language": result.language,
+            "roles": {**state.get("roles", {}), "intent": "embedded"},
+        }
+    carried = Carried(**(state.get("carried") or {}))
+    if understood["intent"] in _NOT_A_REQUEST and refines_last_search(slots, message, carried):
+        understood |= {"intent": "recommend", "clarify": None}
+    return {**understood, "slots": slots}
+
+
+_NOT_A_REQUEST = ("smalltalk", "off_topic")
 
 
 def route_after_guard(state: ConversationState) -> Literal["understand", "reply"]:

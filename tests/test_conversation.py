@@ -641,3 +641,30 @@ async def test_a_note_liked_later_is_no_longer_a_remembered_dislike(context: Con
     liked = {"tool": "remember_preference", "args": {}, "output": {"remembered": {"liked_notes": ["Vanilla"]}}}
     after = await remember({**state, "results": [liked]})  # type: ignore[typeddict-item]
     assert after["profile"] == {"liked_notes": ["Vanilla"], "disliked_notes": []}
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "thanks"),
+    [
+        ("데이트할 때 뿌릴 로맨틱한 향수 있을까요?", "바닐라는 빼고요", "고마워요"),
+        ("Any fresh citrus perfume for summer?", "no musk though", "thanks a lot"),
+    ],
+)
+async def test_a_bare_condition_after_a_search_refines_it(
+    context: Context, engine: SearchEngine, first: str, follow_up: str, thanks: str
+) -> None:
+    """The intent role reads one message alone; a condition with no request in it, said right
+    after a search, narrows that search instead of being taken for small talk."""
+    chat = Conversation(context, f"bare-{first}")
+    await chat.say(first)
+    state = await chat.say(follow_up)
+    assert state["intent"] == "recommend"
+    assert [r["tool"] for r in state["results"]] == ["search_perfumes", "remember_preference"]
+    (excluded,) = state["profile"]["disliked_notes"]
+    for card in state["results"][0]["output"]["results"]:
+        perfume = engine.get(card["id"])
+        assert perfume is not None and excluded not in perfume.notes
+    assert (await chat.say(thanks))["intent"] == "smalltalk"
+    # With no search before it, the same words are left to the intent role.
+    fresh = Conversation(context, f"bare-fresh-{first}")
+    assert (await fresh.say(follow_up))["intent"] == context.nlu.classifier.classify(follow_up).intent
