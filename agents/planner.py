@@ -41,6 +41,7 @@ class Carried:
     last_filters: dict[str, Any] = field(default_factory=dict)
     shown_ids: list[str] = field(default_factory=list)
     shown_prices: list[float] = field(default_factory=list)
+    focus_id: str | None = None  # the perfume last looked at on its own: what "it" refers to
 
 
 def _filters(slots: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +122,9 @@ def plan(
         ranks = [int(next(g for g in m.groups() if g)) for m in _RANKS.finditer(text)]
         by_rank = [carried.shown_ids[r - 1] for r in ranks if 1 <= r <= len(carried.shown_ids)]
         ids = perfumes or by_rank or carried.shown_ids[:2]
+        it = carried.focus_id or (carried.shown_ids[0] if carried.shown_ids else None)
+        if len(ids) == 1 and it and it != ids[0]:
+            ids = [it, ids[0]]  # "how does it compare with Bleu de Chanel?"
         if len(ids) >= 2:
             return [ToolCall("compare_perfumes", {"perfume_ids": ids[:4]})]
         return [ToolCall("search_perfumes", {"query": text, "top_k": 4, "filters": {}})]

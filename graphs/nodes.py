@@ -241,6 +241,8 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
 async def remember(state: ConversationState) -> dict[str, Any]:
     carried = dict(state.get("carried") or {})
     for result in state.get("results") or []:
+        if result["tool"] == "get_perfume" and "id" in result["output"]:
+            carried["focus_id"] = result["output"]["id"]
         if result["tool"] == "search_perfumes":
             cards = result["output"].get("results") or []
             carried.update(
@@ -248,6 +250,7 @@ async def remember(state: ConversationState) -> dict[str, Any]:
                 last_filters=result["args"].get("filters") or {},
                 shown_ids=[c["id"] for c in cards],
                 shown_prices=[c["price"] for c in cards if c.get("price") is not None],
+                focus_id=None,
             )
     profile = dict(state.get("profile") or {})
     for result in state.get("results") or []:

@@ -668,3 +668,18 @@ async def test_a_bare_condition_after_a_search_refines_it(
     # With no search before it, the same words are left to the intent role.
     fresh = Conversation(context, f"bare-fresh-{first}")
     assert (await fresh.say(follow_up))["intent"] == context.nlu.classifier.classify(follow_up).intent
+
+
+async def test_it_in_a_comparison_is_the_perfume_just_looked_at(context: Context, engine: SearchEngine) -> None:
+    chat = Conversation(context, "it")
+    first = await chat.say("Tell me about Creed Aventus")
+    (aventus,) = [r["output"]["id"] for r in first["results"]]
+    state = await chat.say("how does it compare with Bleu de Chanel?")
+    assert [r["tool"] for r in state["results"]] == ["compare_perfumes"]
+    compared = [p["name"] for p in state["results"][0]["output"]["perfumes"]]
+    assert compared == [engine.get(aventus).name, "Bleu de Chanel"]  # type: ignore[union-attr]
+    # A new list moves "it" to that list's first perfume.
+    listed = await chat.say("show me some fresh citrus perfumes")
+    top = listed["results"][0]["output"]["results"][0]["id"]
+    state = await chat.say("how does it compare with Bleu de Chanel?")
+    assert state["results"][0]["output"]["perfumes"][0]["id"] == top
