@@ -277,3 +277,15 @@ def test_eval_nlu_json(nlu_cli_runs: SlowRuns) -> None:
     assert {"Hello there, nice to meet you!", "오늘 서울 날씨 어때?"} <= wrong  # the two deliberately wrong labels
     correct = sum(report["confusion"][i][i] for i in INTENTS)
     assert report["accuracy"] == pytest.approx(correct / 10)
+
+
+async def test_a_served_app_reads_perfume_names_from_the_catalog_it_loads(
+    starter_index: StarterIndex, starter_rows: dict[str, dict[str, str]]
+) -> None:
+    """As `fragrance-ai serve` runs it: the app loads the engine itself, and the NLU knows its names."""
+    app = create_app(starter_index.settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            data = await parse(http, "어벤투스 지속력 어때요?")
+    assert [p["id"] for p in data["slots"]["perfumes"]] == [_aventus(starter_rows)]

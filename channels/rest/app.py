@@ -43,15 +43,16 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         app.state.engine_error = None
         app.state.perfumery = perfumery_for(settings.fragrance_home)
         app.state.composer = Composer(app.state.perfumery, default_lexicon())
-        engine_now = app.state.engine
-        embedder = engine_now.embedder if engine_now is not None else embedder_for(settings)
-        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now, app.state.perfumery.materials)
         if engine is None:
             try:
                 app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)
             except FragranceError as exc:
                 app.state.engine_error = str(exc)
                 log.warning("search is not ready: %s", exc)
+        # The NLU reads perfume names from the catalog, so it is built once the engine is loaded.
+        engine_now = app.state.engine
+        embedder = engine_now.embedder if engine_now is not None else embedder_for(settings)
+        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now, app.state.perfumery.materials)
         yield
         if app.state.engine is not None:
             await app.state.engine.batcher.close()
