@@ -48,6 +48,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InvalidCatalogNameError,
 )
 
+PURGE_TIMEOUT_S = 600.0
+"""A retention purge may delete a year of lines at once: it gets longer than the per-command timeout."""
+
 _CONVERSATION = "id, customer_id, channel, title, created_at, updated_at"
 _MESSAGE = "conversation_id, seq, role, content, message_id, payload, created_at"
 _TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, updated_at"
@@ -530,7 +533,9 @@ class PostgresRepository:
 
     async def purge_transcripts(self, older_than: datetime) -> int:
         async with self._connection() as conn:
-            status = await conn.execute("DELETE FROM messages WHERE created_at < $1", _aware(older_than))
+            status = await conn.execute(
+                "DELETE FROM messages WHERE created_at < $1", _aware(older_than), timeout=PURGE_TIMEOUT_S
+            )
         return int(status.split()[-1])
 
 
