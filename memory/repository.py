@@ -1,0 +1,159 @@
+"""The long-term memory's interface: one repository, two adapters (Postgres through asyncpg in
+server mode, SQLite in the embedded mode), held to the same contract tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.errors import FragranceError
+from memory.records import (
+    ApiKey,
+    AuditEntry,
+    Channel,
+    Conversation,
+    Customer,
+    Message,
+    Preferences,
+    SavedFormula,
+    Ticket,
+    TicketStatus,
+    Turn,
+)
+
+
+class StoreUnavailable(FragranceError):
+    """The database does not answer (server stopped, network cut): the turn fails with 503."""
+
+
+class ConversationForbidden(FragranceError):
+    """The conversation exists and belongs to another customer."""
+
+
+class DuplicateTurn(FragranceError):
+    """A turn with this message id was already recorded in this conversation."""
+
+
+class RecordNotFound(FragranceError):
+    """A write names a customer, conversation, ticket or API key that does not exist."""
+
+
+class Repository(Protocol):
+    """Every method is async and raises StoreUnavailable when the database cannot be reached."""
+
+    async def close(self) -> None: ...
+
+    # -- customers and their identities per channel --------------------------------------
+    async def customer_for(self, channel: Channel, external_id: str, api_key_id: str | None = None) -> Customer:
+        """The customer behind (channel, external_id), created on first sight. `api_key_id` records
+        which API key's client an "api" identity belongs to (a key sees only its own customers)."""
+        ...
+
+    async def get_customer(self, customer_id: str) -> Customer | None: ...
+
+    async def link_identity(self, customer_id: str, channel: Channel, external_id: str) -> None:
+        """Attach another channel's identity to an existing customer (a shop's logged-in id on the web
+        and the same person's API identity); moves it if it pointed elsewhere."""
+        ...
+
+    async def preferences(self, customer_id: str) -> Preferences:
+        """Empty Preferences for a customer who stated none."""
+        ...
+
+    async def save_preferences(self, customer_id: str, preferences: Preferences) -> None: ...
+
+    # -- conversations and the redacted transcript ---------------------------------------
+    async def open_conversation(
+        self, conversation_id: str, customer_id: str, channel: Channel, title: str | None = None
+    ) -> Conversation:
+        """Create the conversation or return it; ConversationForbidden when it is another customer's."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def conversations_of(self, customer_id: str, limit: int = 50) -> list[Conversation]:
+        """Newest first (updated_at)."""
+        ...
+
+    async def conversations_of_api_key(self, api_key_id: str, limit: int = 50) -> list[Conversation]:
+        """Conversations of every customer whose "api" identity belongs to this key, newest first."""
+        ...
+
+    async def api_key_owns(self, api_key_id: str, customer_id: str) -> bool:
+        """Whether the customer has an "api" identity of this key (a key sees only its own customers)."""
+        ...
+
+    async def conversations_idle_since(self, before: datetime) -> list[str]:
+        """Ids of conversations not updated since `before` (retention: their checkpoints go too)."""
+        ...
+
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        """The recorded turn answering this message id, if any (idempotent retries)."""
+        ...
+
+    async def record_turn(self, turn: Turn) -> None:
+        """Append the user line and its answer in one transaction and touch updated_at;
+        DuplicateTurn when this message id is already recorded."""
+        ...
+
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, payload: dict[str, Any] | None = None
+    ) -> Message:
+        """A line outside a turn (a staff message, a notice); returns it with its seq."""
+        ...
+
+    async def transcript(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]: ...
+
+    # -- formulas, handoff tickets --------------------------------------------------------
+    async def save_formula(
+        self, customer_id: str, conversation_id: str | None, name: str, formula: dict[str, Any]
+    ) -> SavedFormula: ...
+
+    async def formulas(self, customer_id: str) -> list[SavedFormula]: ...
+
+    async def open_ticket(self, conversation_id: str, customer_id: str, reason: str) -> Ticket:
+        """A new ticket, or the conversation's open one (requested|taken) when it has one."""
+        ...
+
+    async def open_ticket_of(self, conversation_id: str) -> Ticket | None: ...
+
+    async def set_ticket_status(self, ticket_id: str, status: TicketStatus, staff: str | None = None) -> Ticket: ...
+
+    # -- API keys and the audit log -------------------------------------------------------
+    async def create_api_key(
+        self, name: str, prefix: str, key_hash: str, scopes: tuple[str, ...], rate_limit: str | None
+    ) -> ApiKey: ...
+
+    async def api_key_by_prefix(self, prefix: str) -> ApiKey | None: ...
+
+    async def api_keys(self) -> list[ApiKey]: ...
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey | None:
+        """None when there is no such key."""
+        ...
+
+    async def touch_api_key(self, key_id: str) -> None:
+        """Set last_used_at."""
+        ...
+
+    async def audit(
+        self, actor: str, action: str, subject: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None: ...
+
+    async def audit_entries(self, subject: str | None = None, limit: int = 100) -> list[AuditEntry]: ...
+
+    # -- data rights and retention --------------------------------------------------------
+    async def export_customer(self, customer_id: str) -> dict[str, Any] | None:
+        """Everything held about the customer as JSON-able data (customer, identities, preferences,
+        conversations with their transcripts, formulas, tickets); None when unknown."""
+        ...
+
+    async def delete_customer(self, customer_id: str) -> list[str]:
+        """Delete every row about the customer (identities, preferences, conversations, messages,
+        formulas, tickets) in one transaction; returns the deleted conversation ids so the caller
+        can drop their checkpoints and session data. Audit rows stay."""
+        ...
+
+    async def purge_transcripts(self, older_than: datetime) -> int:
+        """Delete transcript lines created before `older_than`; returns how many."""
+        ...
