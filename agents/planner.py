@@ -84,13 +84,14 @@ def plan(
     """Tool calls for one turn; an empty list means the reply needs no tool.
 
     A recommendation that only adds a refinement ("cheaper", "바닐라 없는 걸로", "더 가벼운 걸로")
-    re-runs the last search with the new condition on top. Remembered dislikes hold in every
-    search unless this turn names them as liked.
+    re-runs the last search with the new condition on top. Remembered dislikes (the customer's,
+    from any of their conversations) hold in every search and composition unless this turn names
+    them as liked.
     """
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
+    liked = set(slots.get("liked_notes", []))
+    held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
     if intent == "recommend":
-        liked = set(slots.get("liked_notes", []))
-        held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
         filters = _filters({**slots, "disliked_notes": held})
         query = text
         new_subject = any(
@@ -140,7 +141,7 @@ def plan(
                     "intensity": slots.get("intensity") or "moderate",
                     "season": slots.get("season"),
                     "liked_notes": slots.get("liked_notes", []),
-                    "disliked_notes": slots.get("disliked_notes", []),
+                    "disliked_notes": held,
                     "concentration": name,
                     "inspiration_id": perfumes[0] if perfumes else None,
                     "language": slots.get("language"),

@@ -64,8 +64,51 @@ class Settings(BaseSettings):
     search_max_query_chars: int = Field(default=2000, ge=1)
 
     # Server mode (unset in the embedded default).
-    database_url: str | None = None
-    redis_url: str | None = None
+    database_url: str | None = Field(
+        default=None,
+        description="Postgres (postgresql://user:pass@host/db): thread checkpoints in schema langgraph, the product's "
+        "tables in schema fragrance. Unset: SQLite files in FRAGRANCE_HOME.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://host:6379/0), plain commands only: conversation locks, session memory, rate "
+        "limits, event pub/sub. Unset: in-process equivalents (one process only).",
+    )
+    memory_dir: Path | None = Field(
+        default=None,
+        description="Embedded mode: folder of the conversation and memory SQLite files (default: FRAGRANCE_HOME).",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=100, description="Connections per process and pool.")
+    database_timeout_s: float = Field(default=5.0, gt=0, description="Connect and command timeout of the database.")
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending migrations at start-up (under an advisory lock in Postgres)."
+    )
+
+    # Conversations.
+    max_message_chars: int = Field(
+        default=2000, ge=1, le=20000, description="A longer message is refused with a sentence (REST: 422)."
+    )
+    turn_lock_wait_s: float = Field(
+        default=5.0, gt=0, description="How long a second turn on a busy conversation waits before HTTP 409."
+    )
+    turn_lock_lease_s: float = Field(
+        default=60.0, gt=0, description="Lease of a conversation lock; extended while the turn runs."
+    )
+    session_ttl_s: int = Field(default=86400, ge=60, description="Lifetime of session working memory in Redis.")
+    event_log_size: int = Field(
+        default=500, ge=10, description="Events kept per conversation for streams that reconnect (Last-Event-ID)."
+    )
+    handoff_timeout_s: float = Field(
+        default=300.0, gt=0, description="After this long without a staff member, the assistant carries on."
+    )
+    transcript_retention_days: int = Field(
+        default=365, ge=1, description="`fragrance-ai purge` deletes transcript lines older than this."
+    )
+
+    # The REST chat API.
+    api_rate_limit: str = Field(
+        default="60/minute", description="Requests per API key (a `limits` rate string) unless the key has its own."
+    )
     ollama_base_url: str | None = Field(
         default=None, description="Ollama server for the three model roles; unset: the embedded roles answer."
     )
@@ -91,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def catalog_db(self) -> Path:
         return self.fragrance_home / "catalog.sqlite3"
+
+    @property
+    def embedded_memory_dir(self) -> Path:
+        return (self.memory_dir or self.fragrance_home).expanduser().resolve()
 
     def embedding_model_path(self) -> Path:
         return self.embedding_model or bundled_embedding_model()

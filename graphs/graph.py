@@ -1,4 +1,4 @@
-"""The turn graph: guard_input -> understand -> (orchestrate -> tools | handoff) -> reply ->
+"""The turn graph: begin -> understand -> (orchestrate -> tools | handoff) -> reply ->
 guard_output -> remember. Built by a factory: production passes a persistent checkpointer,
 tests an in-memory one."""
 
@@ -14,7 +14,7 @@ from graphs.state import Context, ConversationState, TurnInput
 
 def build_graph(checkpointer: Any = None) -> Any:
     graph = StateGraph(ConversationState, context_schema=Context, input_schema=TurnInput)
-    graph.add_node("guard_input", nodes.guard_input)
+    graph.add_node("begin", nodes.begin)
     graph.add_node("understand", nodes.understand)
     graph.add_node("orchestrate", nodes.orchestrate)
     graph.add_node("tools", nodes.call_tools)
@@ -22,8 +22,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     graph.add_node("reply", nodes.reply)
     graph.add_node("guard_output", nodes.guard_output)
     graph.add_node("remember", nodes.remember)
-    graph.add_edge(START, "guard_input")
-    graph.add_conditional_edges("guard_input", nodes.route_after_guard)
+    graph.add_edge(START, "begin")
+    graph.add_conditional_edges("begin", nodes.route_after_begin)
     graph.add_conditional_edges("understand", nodes.route_after_understand)
     graph.add_conditional_edges("orchestrate", nodes.route_after_orchestrate)
     graph.add_conditional_edges("tools", nodes.route_after_tools)

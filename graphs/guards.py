@@ -1,9 +1,11 @@
 """Input and output guards, as guardrails-ai validators that run locally (no Hub, no metrics).
 
-Input: a length limit (fixed by truncation), personal data redacted before anything is
-stored or sent to a model (emails, phone numbers, card numbers), prompt-injection
-patterns refused. Output: every perfume a reply names is in the turn's tool results, no
-system prompt leaks, and a reply that shows a formula carries the safety note.
+Input (run by the turn service before the graph, so nothing raw is checkpointed): personal data
+redacted before anything is stored, logged or sent to a model (e-mails, phone numbers, card
+numbers), prompt-injection patterns refused; the length limit is the service's, which refuses
+an over-long message instead of cutting it. Output: every perfume the turn shows (its cards) and
+every perfume its text names is in the turn's tool results, no system prompt leaks, and a reply
+that shows a formula carries the safety note.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from guardrails import AsyncGuard, OnFailAction
 from guardrails.settings import settings as guardrails_settings
 from guardrails.validators import FailResult, PassResult, ValidationResult, Validator, register_validator
 
-MAX_MESSAGE_CHARS = 2000
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 # Digit boundaries, not word boundaries: a Korean particle may follow ("010-1234-5678이에요").
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
@@ -38,14 +39,6 @@ def redact(text: str) -> str:
     return _PHONE.sub("[phone]", text)
 
 
-@register_validator(name="fragrance/length-limit", data_type="string")
-class LengthLimit(Validator):
-    def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
-        if len(value) > MAX_MESSAGE_CHARS:
-            return FailResult(error_message="message too long", fix_value=value[:MAX_MESSAGE_CHARS])
-        return PassResult()
-
-
 @register_validator(name="fragrance/personal-data", data_type="string")
 class PersonalData(Validator):
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
@@ -65,15 +58,22 @@ class PromptInjection(Validator):
 
 @register_validator(name="fragrance/grounded-products", data_type="string")
 class GroundedProducts(Validator):
-    """metadata: named (the perfumes the reply names) and grounded_names (those in the tool results),
-    each as "brand name": a catalog may list one perfume twice under two ids."""
+    """metadata: named (the perfumes the reply's text names, as "brand name": a catalog may list one
+    perfume twice under two ids), shown (the cards the turn shows: {"id", "name"}), and what the tool
+    results hold (grounded_names, grounded_ids). The cards are checked as data, so no rendering of
+    them (a web card, a Slack block) can switch the check off."""
 
     def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
-        stray = set(metadata.get("named", ())) - set(metadata.get("grounded_names", ()))
-        listed = [m.group(1) for m in re.finditer(r"(?m)^\d+\. (.+?)(?: \(\d{4}\))? - ", value)]
-        unknown = [name for name in listed if name not in set(metadata.get("grounded_names", ()))]
-        if stray or unknown:
-            return FailResult(error_message=f"names perfumes outside the tool results: {sorted(stray) + unknown}")
+        grounded_names = set(metadata.get("grounded_names", ()))
+        grounded_ids = set(metadata.get("grounded_ids", ()))
+        stray = sorted(set(metadata.get("named", ())) - grounded_names)
+        stray += [
+            card["name"]
+            for card in metadata.get("shown", ())
+            if card["id"] not in grounded_ids or card["name"] not in grounded_names
+        ]
+        if stray:
+            return FailResult(error_message=f"names perfumes outside the tool results: {stray}")
         return PassResult()
 
 
@@ -102,7 +102,6 @@ class Guards:
 
     def __init__(self) -> None:
         self.input = AsyncGuard().use(
-            LengthLimit(on_fail=OnFailAction.FIX),
             PersonalData(on_fail=OnFailAction.FIX),
             PromptInjection(on_fail=OnFailAction.NOOP),
         )

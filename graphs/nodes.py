@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import re
 from typing import Any, Literal
 
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -13,6 +16,7 @@ from agents import model_roles
 from agents.planner import Carried, plan, refines_last_search
 from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
+from graphs.shown import formula_cards, perfume_cards
 from graphs.state import Context, ConversationState
 from prompts import render
 from tools.search.text import is_korean
@@ -20,12 +24,13 @@ from tools.search.text import is_korean
 log = logging.getLogger(__name__)
 
 
-async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
-    message, blocked = await runtime.context.guards.check_input(state["message"].strip())
-    language = "ko" if is_korean(message) else "en"
+async def begin(state: ConversationState) -> dict[str, Any]:
+    """Start a turn: the message arrives cleaned and redacted by the turn service (graphs/service.py),
+    with the input guard's verdict; this turn's working fields start empty."""
+    hint = state.get("language")
+    language = hint if hint in ("ko", "en") else ("ko" if is_korean(state["message"]) else "en")
     return {
-        "message": message,
-        "blocked": blocked,
+        "blocked": bool(state.get("blocked")),
         "language": language,
         "results": [],
         "plan": [],
@@ -33,6 +38,8 @@ async def guard_input(state: ConversationState, runtime: Runtime[Context]) -> di
         "rounds": 0,
         "roles": {},
         "reply": "",
+        "cards": [],
+        "formulas": [],
     }
 
 
@@ -42,7 +49,8 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
     adds a condition to the last search ("바닐라는 빼고요") is a recommendation whatever either says."""
     nlu = runtime.context.nlu
     message = state["message"]
-    slots = nlu.slots.read(message).to_dict()
+    # Slot reading and classification are CPU work: off the event loop, so other turns and /health go on.
+    slots = (await asyncio.to_thread(nlu.slots.read, message)).to_dict()
     models = runtime.context.models
     understood: dict[str, Any] | None = None
     if models is not None and models.configured("intent"):
@@ -59,12 +67,12 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
                 "roles": {**state.get("roles", {}), "intent": "model"},
             }
     if understood is None:
-        result = nlu.classifier.classify(message)
+        result = await asyncio.to_thread(nlu.classifier.classify, message)
         understood = {
             "intent": result.intent,
             "confidence": result.confidence,
             "clarify": result.clarify,
-            "language": result.language,
+            "language": state.get("language") or result.language,
             "roles": {**state.get("roles", {}), "intent": "embedded"},
         }
     carried = Carried(**(state.get("carried") or {}))
@@ -76,7 +84,7 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
 _NOT_A_REQUEST = ("smalltalk", "off_topic")
 
 
-def route_after_guard(state: ConversationState) -> Literal["understand", "reply"]:
+def route_after_begin(state: ConversationState) -> Literal["understand", "reply"]:
     return "reply" if state.get("blocked") else "understand"
 
 
@@ -114,7 +122,7 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
                 "roles": {**state.get("roles", {}), "orchestrator": "model"},
             }
     carried = Carried(**(state.get("carried") or {}))
-    remembered = (state.get("profile") or {}).get("disliked_notes", [])
+    remembered = list((state.get("profile") or {}).get("disliked_notes") or [])
     calls = plan(state["intent"], state.get("slots") or {}, state["message"], carried, remembered)
     return {
         "plan": [{"name": c.name, "args": c.args} for c in calls],
@@ -136,22 +144,28 @@ def route_after_tools(state: ConversationState, runtime: Runtime[Context]) -> Li
 
 
 async def call_tools(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the planned calls; each start and finish is streamed to the channel. Synchronous tools
+    (composition, validation, lookups) run in a worker thread so the event loop stays free."""
     toolkit = runtime.context.toolkit
     tool_names = {tool.name for tool in toolkit.tools()}
     results = list(state.get("results") or [])
     steps = list(state.get("steps") or [])
+    write = get_stream_writer()
     for call in state.get("plan") or []:
         # Only the toolkit's published tools may be called, whatever else it has as attributes.
         function = getattr(toolkit, call["name"]) if call["name"] in tool_names else None
+        write({"tool_started": call["name"]})
         if function is None:
             output: Any = {"error": f"there is no tool named {call['name']!r}"}
         else:
             try:
-                output = function(**call["args"])
-                if hasattr(output, "__await__"):
-                    output = await output
+                if inspect.iscoroutinefunction(function):
+                    output = await function(**call["args"])
+                else:
+                    output = await asyncio.to_thread(function, **call["args"])
             except TypeError as exc:  # a model's bad arguments: tell it, do not crash the turn
                 output = {"error": f"bad arguments for {call['name']}: {exc}"}
+        write({"tool_finished": call["name"], "ok": not (isinstance(output, dict) and "error" in output)})
         results.append({"tool": call["name"], "args": call["args"], "output": output})
         if call.get("id"):
             steps.append(model_roles.tool_message(call["id"], output))
@@ -175,28 +189,25 @@ async def reply(state: ConversationState, runtime: Runtime[Context]) -> dict[str
     intent = state.get("intent", "smalltalk")
     results = state.get("results") or []
     models = runtime.context.models
+    shown = {
+        "cards": [c.model_dump() for c in perfume_cards(results)],
+        "formulas": [f.model_dump() for f in formula_cards(results)],
+    }
     if results and models is not None and models.configured("service"):
+        write = get_stream_writer()
         try:
-            text = await model_roles.write_reply(models, language, state["message"], results)
+            text = await model_roles.write_reply(
+                models, language, state["message"], results, on_token=lambda token: write({"token": token})
+            )
         except ModelUnavailable as exc:
             log.warning("service role falls back to templates: %s", exc)
+            write({"tokens_discarded": True})
         else:
-            return {"reply": text, "roles": {**state.get("roles", {}), "service": "model"}}
+            return {"reply": text, "roles": {**state.get("roles", {}), "service": "model"}, **shown}
     text = render_reply(intent, language, results, state.get("clarify"))
     if intent == "smalltalk" and re.search(r"thank|thanks|고마|감사", state["message"], re.IGNORECASE):
         text = render("service", language, "thanks")
-    return {"reply": text, "roles": {**state.get("roles", {}), "service": "embedded"}}
-
-
-def _cards(output: Any) -> list[dict[str, Any]]:
-    if not isinstance(output, dict):
-        return []
-    cards = output.get("results") or output.get("perfumes") or ([output] if "brand" in output else [])
-    return [c for c in cards if isinstance(c, dict) and "id" in c]
-
-
-def _named_products(results: list[dict[str, Any]]) -> set[str]:
-    return {f"{c['brand']} {c['name']}" for r in results for c in _cards(r["output"])}
+    return {"reply": text, "roles": {**state.get("roles", {}), "service": "embedded"}, **shown}
 
 
 async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -221,9 +232,13 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
     for r in results:
         if r["tool"] == "compose_formula" and r["output"].get("name"):
             unnamed = unnamed.replace(str(r["output"]["name"]), " ")
+    named = (await asyncio.to_thread(runtime.context.nlu.slots.read, unnamed)).perfumes
+    grounded = perfume_cards(results)
     metadata = {
-        "named": sorted({f"{p['brand']} {p['name']}" for p in runtime.context.nlu.slots.read(unnamed).perfumes}),
-        "grounded_names": sorted(_named_products(results)),
+        "named": sorted({f"{p['brand']} {p['name']}" for p in named}),
+        "grounded_names": sorted({f"{c.brand} {c.name}" for c in grounded}),
+        "grounded_ids": sorted(c.id for c in grounded),
+        "shown": [{"id": c["id"], "name": f"{c['brand']} {c['name']}"} for c in state.get("cards") or []],
         "amendment": amendment,
         "language": language,
     }
@@ -235,7 +250,7 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
         fallback = render_reply(state.get("intent", "smalltalk"), language, results, state.get("clarify"))
         fallback, _ = await runtime.context.guards.check_output(fallback, metadata)
         return {"reply": fallback, "roles": {**state.get("roles", {}), "service": "embedded (guard)"}}
-    return {"reply": render("service", language, "recommend_none")}
+    return {"reply": render("service", language, "recommend_none"), "cards": [], "formulas": []}
 
 
 async def remember(state: ConversationState) -> dict[str, Any]:

@@ -12,15 +12,21 @@ from graphs.guards import Guards
 from tools.toolkit import Toolkit
 
 
-class TurnInput(TypedDict):
-    """What a channel hands the graph for one turn."""
+class TurnInput(TypedDict, total=False):
+    """What the turn service hands the graph for one turn: the message is already cleaned,
+    bounded and redacted (nothing raw reaches a checkpoint), the input guard's verdict with it."""
 
     message: str
+    blocked: bool
+    language: str | None
+    """The channel's language for this customer, when it knows one; else it is read from the text."""
+    profile: dict[str, Any]
+    """The customer's long-term preferences (memory.records.Preferences.to_dict()), from any conversation."""
 
 
 class ConversationState(TypedDict, total=False):
     message: str
-    """The user's message of this turn, after input guarding (personal data redacted)."""
+    """The user's message of this turn, cleaned and redacted by the turn service before the graph runs."""
     blocked: bool
     """True when input guarding refused the message; the turn then replies and stops."""
     language: str
@@ -39,10 +45,14 @@ class ConversationState(TypedDict, total=False):
     """Tool outputs of this turn: {"tool", "output"} each."""
     reply: str
     """The answer shown to the user."""
+    cards: list[dict[str, Any]]
+    """The perfume cards this turn shows (graphs.events.PerfumeCard as dicts), from its tool results."""
+    formulas: list[dict[str, Any]]
+    """The formulas this turn shows with their verdicts (graphs.events.FormulaCard as dicts)."""
     carried: dict[str, Any]
     """What later turns refine: the last search query and filters, the perfumes shown and their prices."""
     profile: dict[str, Any]
-    """Preferences remembered across turns: liked and disliked notes."""
+    """The customer's preferences: loaded from long-term memory at each turn, updated by this turn."""
     transcript: Annotated[list[dict[str, str]], operator.add]
     """Every message of the conversation, user and assistant, in order."""
     steps: list[Any]

@@ -1,0 +1,481 @@
+"""The turn service: the one way any channel runs a turn of the conversation.
+
+A channel hands it an `Inbound` message and reads back typed events (graphs/events.py); it never
+sees the graph, its nodes or its state. The service owns what every channel would otherwise
+copy: cleaning, limits and redaction before anything is stored; the per-conversation lock
+(turns of one conversation run one at a time, across replicas); idempotency (a retried message
+id replays its answer instead of running a second turn); the customer's long-term preferences
+going in and coming out; the redacted transcript; the handoff policy; and a failed turn leaving
+the conversation exactly as it was.
+
+A turn runs as a task of its own, so a client that disconnects does not cut it short: its
+events go to the conversation's event log (ids for SSE `Last-Event-ID`) and the event bus
+(other replicas) as well as to the stream that asked for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from core.errors import FragranceError
+from core.settings import Settings
+from graphs.events import (
+    Error,
+    Formula,
+    FormulaCard,
+    HandoffRequested,
+    Notice,
+    PerfumeCard,
+    Perfumes,
+    Refused,
+    Reply,
+    StaffMessage,
+    Token,
+    ToolFinished,
+    ToolStarted,
+    TurnEvent,
+    event_from_dict,
+    is_final,
+)
+from graphs.inbound import Inbound, Language, MessageRejected, clean_text
+from graphs.state import Context
+from memory.backends import Memory
+from memory.locks import ConversationBusy
+from memory.records import Preferences, Ticket, Turn
+from memory.repository import StoreUnavailable
+from memory.sessions import SessionUnavailable
+from prompts import render
+from tools.search.text import is_korean
+
+log = logging.getLogger(__name__)
+
+_UNAVAILABLE = (StoreUnavailable, SessionUnavailable, OSError, ConnectionError, TimeoutError)
+
+
+class NoOpenTicket(FragranceError):
+    """A staff message or hand-back for a conversation nobody asked a person into."""
+
+
+class UnknownConversation(FragranceError):
+    """No such conversation (or not one the caller may see)."""
+
+
+def _language(text: str, hint: Language | None) -> Language:
+    return hint or ("ko" if is_korean(text) else "en")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """A store that did not answer, however deep the driver wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _UNAVAILABLE) or type(seen).__module__.startswith(("psycopg", "asyncpg", "redis")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class TurnStream:
+    """The events of one turn, as an async iterator that ends after the turn's final event."""
+
+    def __init__(self, conversation_id: str, message_id: str, language: Language) -> None:
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        self.language = language
+        self._queue: asyncio.Queue[TurnEvent | None] = asyncio.Queue()
+
+    @classmethod
+    def of(cls, conversation_id: str, message_id: str, language: Language, events: list[TurnEvent]) -> TurnStream:
+        """A stream whose events are already known (a replay, a refusal)."""
+        stream = cls(conversation_id, message_id, language)
+        for event in events:
+            stream.put(event)
+        stream.close()
+        return stream
+
+    def put(self, event: TurnEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        self._queue.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[TurnEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[TurnEvent]:
+        while (event := await self._queue.get()) is not None:
+            yield event
+
+    async def collect(self) -> list[TurnEvent]:
+        return [event async for event in self]
+
+
+@dataclass
+class _Turn:
+    """What one running turn knows about itself."""
+
+    inbound: Inbound
+    conversation_id: str
+    language: Language
+    stream: TurnStream
+    exits: AsyncExitStack
+    final: list[TurnEvent] = field(default_factory=list)
+
+
+class TurnService:
+    def __init__(self, graph: Any, context: Context, memory: Memory, settings: Settings) -> None:
+        self.graph = graph
+        self.context = context
+        self.memory = memory
+        self.settings = settings
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- starting a turn ---------------------------------------------------------------------
+    async def start(self, inbound: Inbound, last_event_id: int | None = None) -> TurnStream:
+        """Begin a turn and return its events. Raises before any event when the turn cannot start:
+        ConversationBusy (another turn holds the conversation past the wait), ConversationForbidden
+        (another customer's conversation), StoreUnavailable / SessionUnavailable (a store is down).
+        A refused message (too long, empty) is a stream with one Refused event: nothing is stored."""
+        conversation_id = inbound.conversation_id or uuid.uuid4().hex
+        language = _language(inbound.text, inbound.language)
+        try:
+            text = clean_text(inbound.text, self.settings.max_message_chars)
+        except MessageRejected as exc:
+            words = {"length": len(inbound.text), "limit": self.settings.max_message_chars}
+            refused = Refused(
+                reason=exc.reason,
+                text=render("service", language, exc.reason, **words),
+                language=language,
+                thread_id=conversation_id,
+                message_id=inbound.message_id,
+            )
+            return TurnStream.of(conversation_id, inbound.message_id, language, [refused])
+        exits = AsyncExitStack()
+        try:
+            await exits.enter_async_context(self.memory.locks.hold(conversation_id))
+        except ConversationBusy:
+            if last_event_id is not None or await self._running(conversation_id, inbound.message_id):
+                return await self._follow(conversation_id, inbound.message_id, language, last_event_id)
+            raise
+        try:
+            await self.memory.repository.open_conversation(conversation_id, inbound.customer_id, inbound.channel)
+            done = await self.memory.repository.find_turn(conversation_id, inbound.message_id)
+            if done is not None:
+                await exits.aclose()
+                return await self._replay(conversation_id, done, language, last_event_id)
+            await self.memory.sessions.put(self._running_key(conversation_id, inbound.message_id), {"at": time.time()})
+        except BaseException:
+            await exits.aclose()
+            raise
+        stream = TurnStream(conversation_id, inbound.message_id, language)
+        turn = _Turn(inbound=inbound, conversation_id=conversation_id, language=language, stream=stream, exits=exits)
+        self._spawn(self._run(turn, text))
+        return stream
+
+    async def say(self, inbound: Inbound) -> list[TurnEvent]:
+        """A whole turn's events, for callers that do not stream."""
+        return await (await self.start(inbound)).collect()
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Let running turns finish (a shutdown must not leave half a turn)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.turn_lock_lease_s)
+
+    # -- the turn itself -----------------------------------------------------------------------
+    def _config(self, conversation_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": conversation_id}}
+
+    async def _run(self, turn: _Turn, text: str) -> None:
+        config = self._config(turn.conversation_id)
+        before: Any = None
+        try:
+            redacted, blocked = await self.context.guards.check_input(text)
+            ticket = await self.memory.repository.open_ticket_of(turn.conversation_id)
+            if ticket is not None and not await self._handoff_policy(turn, ticket, redacted):
+                return
+            before = await self.graph.aget_state(config)
+            await self._run_graph(turn, redacted, blocked)
+        except Exception as exc:
+            log.exception(
+                "turn failed in conversation %s (%s)", turn.conversation_id, type(exc).__name__,
+                extra={"thread_id": turn.conversation_id},
+            )  # fmt: skip
+            await self._restore(turn.conversation_id, before)
+            unavailable = _is_unavailable(exc)
+            template = "turn_unavailable" if unavailable else "turn_failed"
+            await self._emit(
+                turn,
+                Error(text=render("service", turn.language, template), language=turn.language, retryable=unavailable),
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await self.memory.sessions.put(
+                    self._running_key(turn.conversation_id, turn.inbound.message_id), {"done": True}, ttl_s=60
+                )
+            turn.stream.close()
+            await turn.exits.aclose()
+
+    async def _run_graph(self, turn: _Turn, redacted: str, blocked: bool) -> None:
+        repository = self.memory.repository
+        customer_id = turn.inbound.customer_id
+        preferences = await repository.preferences(customer_id)
+        payload = {
+            "message": redacted,
+            "blocked": blocked,
+            "language": turn.inbound.language,
+            "profile": preferences.to_dict(),
+        }
+        config = self._config(turn.conversation_id)
+        tokens: list[str] = []
+        state: dict[str, Any] = {}
+        async for mode, chunk in self.graph.astream(
+            payload, config, context=self.context, stream_mode=["custom", "values"]
+        ):
+            if mode == "values":
+                state = chunk
+            elif "token" in chunk:
+                tokens.append(chunk["token"])
+                await self._emit(turn, Token(text=chunk["token"]))
+            elif "tokens_discarded" in chunk:
+                tokens.clear()
+            elif "tool_started" in chunk:
+                await self._emit(turn, ToolStarted(tool=chunk["tool_started"]))
+            elif "tool_finished" in chunk:
+                await self._emit(turn, ToolFinished(tool=chunk["tool_finished"], ok=chunk["ok"]))
+        language: Language = state.get("language") if state.get("language") in ("ko", "en") else turn.language  # type: ignore[assignment]
+        turn.language = language
+        snapshot = await self.graph.aget_state(config)
+        if snapshot.interrupts:  # the customer asked for a person
+            ticket = await repository.open_ticket(turn.conversation_id, customer_id, "customer asked for a person")
+            notice = render("service", language, "handoff")
+            final: list[TurnEvent] = [HandoffRequested(ticket_id=ticket.id, text=notice)]
+            await self._record(turn, redacted, notice, final)
+            return
+        cards = [PerfumeCard.model_validate(c) for c in state.get("cards") or []]
+        formulas = [FormulaCard.model_validate(f) for f in state.get("formulas") or []]
+        text = str(state.get("reply", ""))
+        final = []
+        if cards:
+            final.append(Perfumes(perfumes=cards))
+        final += [Formula(formula=f) for f in formulas]
+        final.append(
+            Reply(
+                text=text,
+                language=language,
+                intent=state.get("intent"),
+                corrected=bool(tokens) and "".join(tokens).strip() != text.strip(),
+            )
+        )
+        await self._record(turn, redacted, text, final)
+        learned = Preferences.from_dict({**preferences.to_dict(), **(state.get("profile") or {})})
+        if learned != preferences:
+            await repository.save_preferences(customer_id, learned)
+        for formula in formulas:
+            if formula.kind == "composed":
+                await repository.save_formula(
+                    customer_id, turn.conversation_id, formula.name or "", formula.model_dump()
+                )
+
+    async def _record(self, turn: _Turn, user_text: str, reply_text: str, final: list[TurnEvent]) -> None:
+        """Write the turn to the transcript first, then tell the channels: what a customer was told
+        is always in the record."""
+        stamped = [self._stamp(turn, event) for event in final]
+        await self.memory.repository.record_turn(
+            Turn(
+                conversation_id=turn.conversation_id,
+                message_id=turn.inbound.message_id,
+                user_text=user_text,
+                reply_text=reply_text,
+                payload={"events": [event.model_dump(exclude={"id"}) for event in stamped]},
+            )
+        )
+        for event in stamped:
+            await self._emit(turn, event)
+
+    @staticmethod
+    def _stamp(turn: _Turn, event: TurnEvent) -> TurnEvent:
+        return event.model_copy(update={"thread_id": turn.conversation_id, "message_id": turn.inbound.message_id})
+
+    async def _emit(self, turn: _Turn, event: TurnEvent) -> None:
+        """Log the event (its id is its place in the conversation's log), publish it for other
+        replicas, and hand it to the stream. The log and the bus are best effort: Redis going away
+        mid-turn costs a reconnecting client its replay, never the turn."""
+        event = self._stamp(turn, event)
+        data = event.model_dump()
+        try:
+            event_id = await self.memory.sessions.append(turn.conversation_id, data)
+            event = event.model_copy(update={"id": event_id})
+            await self.memory.bus.publish(turn.conversation_id, event.model_dump())
+        except Exception as exc:
+            log.warning("event log unavailable for conversation %s: %s", turn.conversation_id, type(exc).__name__)
+        turn.stream.put(event)
+
+    async def _restore(self, conversation_id: str, before: Any) -> None:
+        """Put the thread back where it was before the failed turn: a copy of the last good
+        checkpoint becomes the newest (LangGraph's own fork), or a thread that had none is dropped."""
+        try:
+            now = await self.graph.aget_state(self._config(conversation_id))
+            if before is None or not before.config.get("configurable", {}).get("checkpoint_id"):
+                if now.config.get("configurable", {}).get("checkpoint_id"):
+                    await self.memory.checkpointer.adelete_thread(conversation_id)
+                return
+            if now.config["configurable"].get("checkpoint_id") != before.config["configurable"]["checkpoint_id"]:
+                await self.graph.aupdate_state(before.config, None, as_node="__copy__")
+        except Exception:
+            log.exception("could not restore conversation %s after a failed turn", conversation_id)
+
+    # -- retries and reconnects ------------------------------------------------------------------
+    @staticmethod
+    def _running_key(conversation_id: str, message_id: str) -> str:
+        return f"turn:{conversation_id}:{message_id}"
+
+    async def _running(self, conversation_id: str, message_id: str) -> bool:
+        marker = await self.memory.sessions.get(self._running_key(conversation_id, message_id))
+        return marker is not None and not marker.get("done")
+
+    async def _logged(self, conversation_id: str, message_id: str, after: int) -> list[TurnEvent]:
+        return [
+            event_from_dict({**data, "id": event_id})
+            for event_id, data in await self.memory.sessions.after(conversation_id, after)
+            if data.get("message_id") == message_id
+        ]
+
+    async def _replay(
+        self, conversation_id: str, done: Turn, language: Language, last_event_id: int | None
+    ) -> TurnStream:
+        """The answer already given to this message id: from the event log when a reconnecting
+        stream names what it saw, else the recorded final events."""
+        if last_event_id is not None:
+            missed = await self._logged(conversation_id, done.message_id, last_event_id)
+            if missed and is_final(missed[-1]):
+                return TurnStream.of(conversation_id, done.message_id, language, missed)
+        events = [event_from_dict(data) for data in done.payload.get("events", [])]
+        if last_event_id is not None:  # the log has expired: give the final events the client has not seen
+            events = [e for e in events if e.id is None or e.id > last_event_id]
+        return TurnStream.of(conversation_id, done.message_id, language, events)
+
+    async def _follow(
+        self, conversation_id: str, message_id: str, language: Language, last_event_id: int | None
+    ) -> TurnStream:
+        """The same message id is being answered right now (on this replica or another): follow its
+        events instead of running it twice."""
+        stream = TurnStream(conversation_id, message_id, language)
+
+        async def follow() -> None:
+            seen = last_event_id or 0
+            deadline = time.monotonic() + self.settings.turn_lock_lease_s
+            try:
+                async with self.memory.bus.subscribe(conversation_id) as wakeups:
+                    while time.monotonic() < deadline:
+                        for event in await self._logged(conversation_id, message_id, seen):
+                            stream.put(event)
+                            seen = max(seen, event.id or seen)
+                            if is_final(event):
+                                return
+                        with contextlib.suppress(TimeoutError, StopAsyncIteration):
+                            await asyncio.wait_for(anext(wakeups), timeout=1.0)
+                done = await self.memory.repository.find_turn(conversation_id, message_id)
+                if done is not None:
+                    async for event in await self._replay(conversation_id, done, language, seen):
+                        stream.put(event)
+            except Exception:
+                log.exception("following conversation %s failed", conversation_id)
+                stream.put(
+                    Error(text=render("service", language, "turn_unavailable"), language=language, retryable=True)
+                )
+            finally:
+                stream.close()
+
+        self._spawn(follow())
+        return stream
+
+    # -- people: the handoff policy ---------------------------------------------------------------
+    async def _handoff_policy(self, turn: _Turn, ticket: Ticket, redacted: str) -> bool:
+        """While a person is asked for or has the conversation, the assistant stays silent: the
+        customer's message is kept for the staff member. A request nobody takes within the
+        configured time times out, the customer is told, and the assistant answers. True: run the
+        assistant on this message."""
+        repository = self.memory.repository
+        waited = (datetime.now(UTC) - ticket.created_at).total_seconds()
+        if ticket.status == "requested" and waited > self.settings.handoff_timeout_s:
+            await repository.set_ticket_status(ticket.id, "timed_out")
+            notice = Notice(
+                kind="handoff_timed_out",
+                text=render("service", turn.language, "handoff_timed_out"),
+                language=turn.language,
+            )
+            await self._emit(turn, notice)
+            return True
+        kind: Literal["handoff_waiting", "handoff_with_staff"] = (
+            "handoff_waiting" if ticket.status == "requested" else "handoff_with_staff"
+        )
+        text = render("service", turn.language, kind)
+        await self._record(turn, redacted, text, [Notice(kind=kind, text=text, language=turn.language)])
+        return False
+
+    async def staff_message(self, conversation_id: str, text: str, staff: str | None = None) -> TurnStream:
+        """A staff member's answer. The first one takes the ticket and resumes the paused turn, so it
+        joins the conversation's own history; later ones are added to the transcript."""
+        repository = self.memory.repository
+        ticket = await repository.open_ticket_of(conversation_id)
+        if ticket is None:
+            raise NoOpenTicket(f"conversation {conversation_id} has no open request for a person")
+        cleaned = clean_text(text, self.settings.max_message_chars)
+        redacted, _ = await self.context.guards.check_input(cleaned)
+        message_id = uuid.uuid4().hex
+        conversation = await repository.get_conversation(conversation_id)
+        if conversation is None:
+            raise UnknownConversation(f"there is no conversation {conversation_id}")
+        stream = TurnStream(conversation_id, message_id, "en")
+        exits = AsyncExitStack()
+        await exits.enter_async_context(self.memory.locks.hold(conversation_id))
+        inbound = Inbound(text=redacted, customer_id=conversation.customer_id, channel=conversation.channel)
+        turn = _Turn(inbound=inbound, conversation_id=conversation_id, language="en", stream=stream, exits=exits)
+
+        async def deliver() -> None:
+            try:
+                config = self._config(conversation_id)
+                snapshot = await self.graph.aget_state(config)
+                if snapshot.interrupts:
+                    await self.graph.ainvoke(Command(resume=redacted), config, context=self.context)
+                if ticket.status == "requested":
+                    await repository.set_ticket_status(ticket.id, "taken", staff=staff)
+                await repository.add_message(conversation_id, "staff", redacted, {"staff": staff})
+                await self._emit(turn, StaffMessage(text=redacted, staff=staff))
+            except Exception as exc:
+                log.exception("staff message failed in conversation %s", conversation_id)
+                await self._emit(
+                    turn,
+                    Error(text=render("service", "en", "turn_failed"), language="en", retryable=_is_unavailable(exc)),
+                )
+            finally:
+                stream.close()
+                await exits.aclose()
+
+        self._spawn(deliver())
+        return stream
+
+    async def hand_back(self, conversation_id: str, staff: str | None = None, resolved: bool = False) -> Ticket:
+        """The staff member is done: the assistant answers the next message, with the whole
+        conversation's context (a paused turn left without an answer is closed first)."""
+        repository = self.memory.repository
+        ticket = await repository.open_ticket_of(conversation_id)
+        if ticket is None:
+            raise NoOpenTicket(f"conversation {conversation_id} has no open request for a person")
+        async with self.memory.locks.hold(conversation_id):
+            return await repository.set_ticket_status(ticket.id, "resolved" if resolved else "returned", staff=staff)
