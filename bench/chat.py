@@ -1,7 +1,8 @@
 """Chat benchmark: turn latency of the graph on the embedded roles, and the graph's own
 overhead per turn when the three roles are chat models of fixed latency.
 
-The overhead run replaces the Ollama models with fakes that sleep a fixed time per call
+Turns go through the turn service (lock, memory, transcript) on embedded stores in a scratch
+folder. The overhead run replaces the Ollama models with fakes that sleep a fixed time per call
 and answer from a script (intent JSON, one tool call, then a reply), so that overhead =
 turn time - time spent inside model calls. Utterances are the held-out NLU evaluation set.
 
@@ -11,7 +12,9 @@ Run: `fragrance-ai bench chat`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,16 +23,15 @@ import numpy as np
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
-from langgraph.checkpoint.memory import InMemorySaver
 from tqdm import tqdm
 
 from agents.evaluation import DEFAULT_EVAL, load_eval
 from agents.registry import ModelRegistry
 from bench.common import machine, percentiles
 from core.settings import get_settings
-from graphs.graph import build_graph
-from graphs.runtime import build_context
-from graphs.state import Context
+from graphs.inbound import Inbound
+from graphs.runtime import open_runtime
+from graphs.service import TurnService
 
 
 class FixedLatencyModel(FakeMessagesListChatModel):
@@ -70,14 +72,17 @@ def _models(latency_s: float) -> dict[str, FixedLatencyModel]:
 
 
 async def _turns(
-    context: Context, texts: list[str], label: str, models: dict[str, Any] | None = None
+    service: TurnService, texts: list[str], label: str, models: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    graph = build_graph(InMemorySaver())
+    """Each text is one turn through the turn service, as a channel runs it, over 20 conversations."""
+    customer = await service.memory.repository.customer_for("cli", f"bench-{label}")
     samples, overheads = [], []
     for n, text in enumerate(tqdm(texts, desc=label, unit="turn")):
         before = sum(m.spent_s for m in (models or {}).values())
         started = time.perf_counter()
-        await graph.ainvoke({"message": text}, {"configurable": {"thread_id": f"{label}-{n % 20}"}}, context=context)
+        await service.say(
+            Inbound(text=text, customer_id=customer.id, channel="cli", conversation_id=f"{label}-{n % 20}")
+        )
         elapsed = time.perf_counter() - started
         samples.append(elapsed * 1000)
         if models:
@@ -118,30 +123,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def run_chat_benchmark(turns: int, model_latency_ms: float, out_dir: Path) -> dict[str, Any]:
-    settings = get_settings()
-    texts = [item["text"] for item in load_eval(DEFAULT_EVAL)]
-    texts = (texts * (turns // len(texts) + 1))[:turns]
-    embedded_context = build_context(settings)
-    embedded_context.models = None
-    asyncio.run(_turns(embedded_context, texts[:20], "warm-up"))
-    embedded = asyncio.run(_turns(embedded_context, texts, "embedded roles"))
-    fakes = _models(model_latency_ms / 1000)
-    model_context = Context(
-        nlu=embedded_context.nlu,
-        toolkit=embedded_context.toolkit,
-        models=ModelRegistry(settings, fakes),
-        guards=embedded_context.guards,
-    )
-    with_models = asyncio.run(_turns(model_context, texts[: max(50, turns // 4)], "model roles", fakes))
-    result: dict[str, Any] = {
-        "benchmark": "chat",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine(),
-        "catalog_perfumes": embedded_context.toolkit.engine.index.size,
-        "model_latency_ms": model_latency_ms,
-        "embedded": embedded,
-        "models": with_models,
-    }
+    result = asyncio.run(_run(turns, model_latency_ms))
+    embedded, with_models = result["embedded"], result["models"]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "chat.json").write_text(json.dumps(result, indent=2))
     plot(result, out_dir / "chat.png")
@@ -152,4 +135,34 @@ def run_chat_benchmark(turns: int, model_latency_ms: float, out_dir: Path) -> di
     }
     print(json.dumps(summary, indent=2))
     print(f"wrote {out_dir / 'chat.json'} and {out_dir / 'chat.png'}")
+    return result
+
+
+async def _run(turns: int, model_latency_ms: float) -> dict[str, Any]:
+    texts = [item["text"] for item in load_eval(DEFAULT_EVAL)]
+    texts = (texts * (turns // len(texts) + 1))[:turns]
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as scratch:
+        # The conversations are the benchmark's own: embedded stores in a scratch folder, whatever the settings say.
+        settings = get_settings().model_copy(
+            update={"database_url": None, "redis_url": None, "memory_dir": Path(scratch)}
+        )
+        async with open_runtime(settings, models=None) as runtime:
+            service = runtime.require_service()
+            await _turns(service, texts[:20], "warm-up")
+            embedded = await _turns(service, texts, "embedded roles")
+            fakes = _models(model_latency_ms / 1000)
+            assert runtime.context is not None
+            model_context = dataclasses.replace(runtime.context, models=ModelRegistry(settings, fakes))
+            model_service = TurnService(service.graph, model_context, runtime.memory, settings)
+            with_models = await _turns(model_service, texts[: max(50, turns // 4)], "model roles", fakes)
+            catalog_perfumes = runtime.context.toolkit.engine.index.size
+    result: dict[str, Any] = {
+        "benchmark": "chat",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "catalog_perfumes": catalog_perfumes,
+        "model_latency_ms": model_latency_ms,
+        "embedded": embedded,
+        "models": with_models,
+    }
     return result

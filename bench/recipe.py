@@ -9,6 +9,7 @@ Run: `fragrance-ai bench recipe`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -19,9 +20,8 @@ from tqdm import tqdm
 
 from bench.common import machine, percentiles, plot, print_summary, serve_and_load
 from core.settings import get_settings
+from graphs.runtime import open_runtime
 from tools.perfumery.composition import Brief, Composer
-from tools.perfumery.database import load_perfumery
-from tools.search.lexicon import default_lexicon
 
 PATH = "/api/v1/generate/recipe"
 KO: dict[str, list[str | None]] = {
@@ -59,8 +59,14 @@ def brief_pool(size: int, seed: int = 11) -> list[dict[str, Any]]:
     return out
 
 
+async def _composer() -> Composer:
+    """The composer as the server builds it (the one composition root)."""
+    async with open_runtime(get_settings(), require_search=False) as runtime:
+        return runtime.composer
+
+
 def measure_floor(briefs: list[dict[str, Any]]) -> dict[str, Any]:
-    composer = Composer(load_perfumery(get_settings().fragrance_home), default_lexicon())
+    composer = asyncio.run(_composer())
     samples = []
     for body in tqdm(briefs, desc="floor (compose + validate)", unit="brief"):
         brief = Brief(**body)

@@ -6,7 +6,6 @@ bad input (typer's own convention for usage errors).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -15,6 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from channels.cli import admin
+from channels.cli import chat as chat_commands
+from channels.cli.common import fail
 from core.errors import FragranceError
 from core.jsonl import read_jsonl
 from core.settings import get_settings
@@ -32,11 +34,11 @@ bench_app = typer.Typer(
 )
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
+app.command("chat")(chat_commands.chat)
+app.command("migrate")(admin.migrate)
+app.command("purge")(admin.purge)
+app.add_typer(admin.apikey_app, name="apikey")
+app.add_typer(admin.customer_app, name="customer")
 
 
 @app.command()
@@ -360,85 +362,6 @@ def nlu(
 
 def _read_texts(path: Path) -> list[str]:
     return [row["text"] for row in _read_lines(path, "text", lambda _number, _item: {})]
-
-
-@app.command()
-def chat(
-    thread: Annotated[
-        str | None, typer.Option("--thread", help="Continue this conversation (default: a new one).")
-    ] = None,
-) -> None:
-    """Talk to the consultant in the terminal, in Korean or English (embedded roles, no model server).
-
-    Type /quit to leave; /staff ANSWER answers as staff after a request for a person.
-    """
-    import asyncio
-    import uuid
-
-    thread_id = thread or uuid.uuid4().hex[:12]
-    with contextlib.suppress(KeyboardInterrupt, EOFError):
-        asyncio.run(_chat_loop(thread_id))
-    typer.echo(f"\n(conversation {thread_id}; continue it with --thread {thread_id})")
-
-
-async def _chat_loop(thread_id: str) -> None:
-    import asyncio
-
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-    from langgraph.types import Command
-
-    from graphs.graph import build_graph
-    from graphs.runtime import build_context
-
-    settings = get_settings()
-    try:
-        context = build_context(settings)
-    except FragranceError as exc:
-        raise fail(str(exc)) from None
-    settings.fragrance_home.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(settings.fragrance_home / "conversations.sqlite3")) as saver:
-        graph = build_graph(saver)
-        config = {"configurable": {"thread_id": thread_id}}
-        typer.secho("Fragrance AI - 향수 상담 (/quit to leave)", bold=True)
-        waiting = False
-        while True:
-            text = (await asyncio.to_thread(input, "you> ")).strip()
-            if not text:
-                continue
-            if text in ("/quit", "/exit"):
-                return
-            if text.startswith("/staff "):
-                if not waiting:
-                    typer.echo("(nobody asked for staff)")
-                    continue
-                payload: Any = Command(resume=text[len("/staff ") :])
-            else:
-                payload = {"message": text}
-            streamed: list[str] = []
-            state: dict[str, Any] = {}
-            # A model reply is printed token by token as the service role writes it; a template
-            # reply (the embedded role) arrives whole with the final state.
-            async for mode, chunk in graph.astream(
-                payload, config, context=context, stream_mode=["messages", "values"]
-            ):
-                if mode == "values":
-                    state = chunk
-                elif chunk[1].get("langgraph_node") == "reply" and isinstance(chunk[0].content, str):
-                    if not streamed:
-                        typer.echo("ai> ", nl=False)
-                    streamed.append(chunk[0].content)
-                    typer.echo(chunk[0].content, nl=False)
-            snapshot = await graph.aget_state(config)
-            waiting = bool(snapshot.interrupts)
-            if waiting:
-                typer.secho("(a staff member has been asked to join; answer with /staff TEXT)", fg=typer.colors.YELLOW)
-                continue
-            if streamed and "".join(streamed).strip() == state.get("reply", "").strip():
-                typer.echo("\n")
-            elif streamed:  # the output guard replaced what the model wrote
-                typer.echo(f"\nai> (corrected) {state['reply']}\n")
-            else:
-                typer.echo(f"ai> {state['reply']}\n")
 
 
 @eval_app.command("nlu")

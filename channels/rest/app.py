@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,15 +13,16 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agents.nlu import NLU
-from channels.rest.routes import health, nlu, perfumery, search
+from channels.rest.routes import admin, chat, health, nlu, perfumery, search
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
-from tools.perfumery.composition import Composer
-from tools.perfumery.database import perfumery_for
-from tools.search.embeddings import embedder_for
+from graphs.inbound import MessageRejected
+from graphs.runtime import open_runtime
+from graphs.service import NoOpenTicket, UnknownConversation
+from memory.locks import ConversationBusy
+from memory.repository import ConversationForbidden, StoreUnavailable
+from memory.sessions import SessionUnavailable
 from tools.search.engine import SearchEngine
-from tools.search.lexicon import default_lexicon
 
 log = logging.getLogger(__name__)
 
@@ -32,30 +32,27 @@ def _describe(error: Any) -> str:
     return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
 
 
+_STATUS: tuple[tuple[type[FragranceError], int], ...] = (
+    (StoreUnavailable, 503),
+    (SessionUnavailable, 503),
+    (ConversationBusy, 409),
+    (NoOpenTicket, 409),
+    (ConversationForbidden, 404),
+    (UnknownConversation, 404),
+    (MessageRejected, 422),
+)
+
+
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> FastAPI:
     """Build the app; tests pass their own settings or a ready engine."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.engine_error = None
-        app.state.perfumery = perfumery_for(settings.fragrance_home)
-        app.state.composer = Composer(app.state.perfumery, default_lexicon())
-        if engine is None:
-            try:
-                app.state.engine = await asyncio.to_thread(SearchEngine.load, settings)
-            except FragranceError as exc:
-                app.state.engine_error = str(exc)
-                log.warning("search is not ready: %s", exc)
-        # The NLU reads perfume names from the catalog, so it is built once the engine is loaded.
-        engine_now = app.state.engine
-        embedder = engine_now.embedder if engine_now is not None else embedder_for(settings)
-        app.state.nlu = await asyncio.to_thread(NLU.build, embedder, engine_now, app.state.perfumery.materials)
-        yield
-        if app.state.engine is not None:
-            await app.state.engine.batcher.close()
+        # A server without a catalog still starts: /ready says why, the perfumery still answers.
+        async with open_runtime(settings, engine=engine, require_search=False) as runtime:
+            app.state.runtime = runtime
+            yield
 
     # The docs pages' JavaScript and CSS come from the package, not a CDN: a shop's
     # server may have no internet, and /docs must still render.
@@ -74,6 +71,16 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         detail = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
         return JSONResponse(status_code=422, content={"message": message, "detail": detail})
 
+    @app.exception_handler(FragranceError)
+    async def _fragrance_error(_: Request, exc: FragranceError) -> JSONResponse:
+        """Errors with a sentence for the caller, raised below the routes."""
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        if status >= 500:
+            log.warning("answered %s: %s", status, exc)
+        # Another customer's thread is answered like a missing one: its existence is not the caller's to know.
+        message = "there is no such thread for this caller" if isinstance(exc, ConversationForbidden) else str(exc)
+        return JSONResponse(status_code=status, content={"message": message})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"message": str(exc.detail)}, headers=exc.headers)
@@ -82,4 +89,6 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.include_router(search.router, prefix="/api/v1")
     app.include_router(perfumery.router, prefix="/api/v1")
     app.include_router(nlu.router, prefix="/api/v1")
+    app.include_router(chat.router, prefix="/api/v1")
+    app.include_router(admin.router, prefix="/api/v1")
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS
 
@@ -12,6 +12,8 @@ Longevity = Literal["very weak", "weak", "moderate", "long lasting", "eternal"]
 Sillage = Literal["intimate", "moderate", "strong", "enormous"]
 assert set(Longevity.__args__) == set(LONGEVITY_LABELS)  # type: ignore[attr-defined]
 assert set(Sillage.__args__) == set(SILLAGE_LABELS)  # type: ignore[attr-defined]
+Term = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+"""A note or accord name: every list item of a request is bounded, not only the list."""
 
 
 class SearchFilters(BaseModel):
@@ -19,10 +21,10 @@ class SearchFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notes: list[str] = Field(default_factory=list, max_length=20, description="Every note must be present.")
-    exclude_notes: list[str] = Field(default_factory=list, max_length=20)
-    accords: list[str] = Field(default_factory=list, max_length=20, description="Every accord must be a main accord.")
-    exclude_accords: list[str] = Field(default_factory=list, max_length=20)
+    notes: list[Term] = Field(default_factory=list, max_length=20, description="Every note must be present.")
+    exclude_notes: list[Term] = Field(default_factory=list, max_length=20)
+    accords: list[Term] = Field(default_factory=list, max_length=20, description="Every accord must be a main accord.")
+    exclude_accords: list[Term] = Field(default_factory=list, max_length=20)
     brand: str | None = Field(default=None, max_length=200)
     gender: Literal["women", "men", "unisex"] | None = Field(
         default=None, description="women and men also accept unisex perfumes."

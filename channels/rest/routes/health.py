@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from channels.rest.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
 
@@ -13,12 +15,13 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Readiness: a catalog is loaded and search can answer.")
-async def ready(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+@router.get("/ready", summary="Readiness: a catalog is loaded, search and the conversation can answer.")
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    engine = runtime.engine
     if engine is None:
         return JSONResponse(
-            status_code=503,
-            content={"status": "not ready", "message": request.app.state.engine_error or "loading the catalog"},
+            status_code=503, content={"status": "not ready", "message": runtime.engine_error or "loading the catalog"}
         )
-    return JSONResponse({"status": "ready", "perfumes": engine.index.size})
+    return JSONResponse(
+        {"status": "ready", "perfumes": engine.index.size, "mode": "server" if runtime.memory.server else "embedded"}
+    )

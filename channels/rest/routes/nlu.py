@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from channels.rest.deps import RuntimeDep
 
 router = APIRouter(tags=["nlu"])
 
@@ -25,10 +29,10 @@ class ParseRequest(BaseModel):
 
 
 @router.post("/nlu/parse", summary="Intent, confidence, slots and language of one utterance")
-async def parse(body: ParseRequest, request: Request) -> Response:
+async def parse(body: ParseRequest, runtime: RuntimeDep) -> Response:
     """The embedded intent role: one of recommend, product_info, compare, compose, validate,
     ingredient_info, handoff, smalltalk, off_topic; below the confidence threshold `clarify`
     holds a question to ask instead."""
-    nlu = request.app.state.nlu
-    result = nlu.parse(body.text)
+    # Classification is CPU work: off the event loop.
+    result = await asyncio.to_thread(runtime.nlu.parse, body.text)
     return Response(orjson.dumps({k: v for k, v in result.items() if k != "text"}), media_type="application/json")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import asyncio
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tools.perfumery.composition import Brief, Composer
-from tools.perfumery.database import Perfumery
+from channels.rest.deps import RuntimeDep
+from tools.perfumery.composition import Brief
 from tools.perfumery.formula import Formula, FormulaError
 
 router = APIRouter(tags=["perfumery"])
+Note = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
 class RecipeBrief(BaseModel):
@@ -30,10 +32,12 @@ class RecipeBrief(BaseModel):
     mood: str | None = Field(default=None, max_length=50, description="romantic, fresh, 로맨틱 ...")
     intensity: str = Field(default="moderate", max_length=50, description="light, moderate, strong, 보통 ...")
     season: str | None = Field(default=None, max_length=50, description="spring, summer, 봄 ...")
-    liked_notes: list[str] = Field(default_factory=list, max_length=20)
-    disliked_notes: list[str] = Field(default_factory=list, max_length=20)
+    liked_notes: list[Note] = Field(default_factory=list, max_length=20)
+    disliked_notes: list[Note] = Field(default_factory=list, max_length=20)
     concentration: str = Field(default="EDP", max_length=30, description="parfum, extrait, EDP, EDT or EDC")
-    inspiration_id: str | None = Field(default=None, description="A catalog perfume to borrow notes from.")
+    inspiration_id: str | None = Field(
+        default=None, max_length=64, description="A catalog perfume to borrow notes from."
+    )
     language: Literal["ko", "en"] | None = Field(default=None, description="Default: the brief's own language.")
     seed: int = Field(default=0, ge=0, le=1_000_000, description="0: the canonical formula; others: variants.")
 
@@ -77,21 +81,15 @@ def _json(data: dict[str, Any]) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-def _perfumery(request: Request) -> Perfumery:
-    perfumery: Perfumery = request.app.state.perfumery
-    return perfumery
-
-
 @router.post("/generate/recipe", summary="Compose a formula from a brief, with its validation report")
-async def generate_recipe(body: RecipeBrief, request: Request) -> Response:
+async def generate_recipe(body: RecipeBrief, runtime: RuntimeDep) -> Response:
     """Real materials, % summing to 100, a top/heart/base structure for the style, a name, a
     description and a reason for every material, in the brief's language; validated against
     IFRA and the EU allergen rules."""
-    composer: Composer = request.app.state.composer
     inspiration_notes: list[str] = []
     inspiration_name = None
     if body.inspiration_id is not None:
-        engine = request.app.state.engine
+        engine = runtime.engine
         perfume = engine.get(body.inspiration_id) if engine is not None else None
         if perfume is None:
             raise HTTPException(status_code=422, detail=f"inspiration_id {body.inspiration_id!r} is not in the catalog")
@@ -109,15 +107,15 @@ async def generate_recipe(body: RecipeBrief, request: Request) -> Response:
         language=body.language,
         seed=body.seed,
     )
-    try:
-        composition = composer.compose(brief)
+    try:  # composition is CPU work: off the event loop, so /health and other requests go on
+        composition = await asyncio.to_thread(runtime.composer.compose, brief)
     except FormulaError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     return _json(composition.to_dict())
 
 
 @router.post("/validate/recipe", summary="Validate a formula against IFRA and the EU allergen rules")
-async def validate_recipe(body: FormulaIn, request: Request) -> Response:
+async def validate_recipe(body: FormulaIn, runtime: RuntimeDep) -> Response:
     """Limits are checked in the finished product (concentrate % x dilution), substances are
     summed over every source, unknown materials are reported, and a non-compliant formula
     comes with a corrected one."""
@@ -125,5 +123,5 @@ async def validate_recipe(body: FormulaIn, request: Request) -> Response:
         formula = Formula.from_dict(body.model_dump(exclude_none=True))
     except FormulaError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    report = _perfumery(request).validator.validate(formula)
+    report = await asyncio.to_thread(runtime.perfumery.validator.validate, formula)
     return _json(report.to_dict())
