@@ -13,12 +13,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from core.settings import STARTER_CATALOG, Settings
+from graphs.runtime import Runtime, open_runtime
+from graphs.state import Context
 from tools.search.embeddings import Embedder, embedder_for
 from tools.search.engine import SearchEngine
 from tools.search.ingest import IngestReport, ingest_catalog
@@ -80,6 +84,31 @@ def starter_index(starter_settings: Settings, embedder: Embedder) -> StarterInde
 @pytest.fixture(scope="session")
 def engine(starter_index: StarterIndex, embedder: Embedder) -> SearchEngine:
     return SearchEngine.load(starter_index.settings, embedder=embedder)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def runtime(
+    starter_settings: Settings, engine: SearchEngine, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Runtime]:
+    """The product's composition root over the session's starter catalog, with the embedded roles
+    (a model server in the environment is ignored) and embedded stores in a tmp folder."""
+    settings = starter_settings.model_copy(
+        update={
+            "ollama_base_url": None,
+            "database_url": None,
+            "redis_url": None,
+            "memory_dir": tmp_path_factory.mktemp("memory"),
+        }
+    )
+    async with open_runtime(settings, engine=engine, models=None) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def context(runtime: Runtime) -> Context:
+    """The embedded roles' context the runtime built."""
+    assert runtime.context is not None and runtime.context.models is None
+    return runtime.context
 
 
 # -- the CLI in subprocesses --------------------------------------------------------------

@@ -17,7 +17,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.registry import ModelRegistry
 from core.settings import Settings
 from graphs.graph import build_graph
-from graphs.runtime import build_context
 from graphs.state import Context
 from tests.fake_models import FailingChatModel, ScriptedChatModel
 from tests.ollama_stub import OllamaStub, recording
@@ -25,8 +24,9 @@ from tools.search.engine import SearchEngine
 
 
 @pytest.fixture(scope="module")
-def embedded(starter_settings: Settings, engine: SearchEngine) -> Context:
-    return build_context(starter_settings, engine)
+def embedded(context: Context) -> Context:
+    """The embedded roles of the session's runtime; each test puts its own models beside them."""
+    return context
 
 
 def with_models(embedded: Context, settings: Settings, models: dict[str, Any], **overrides: Any) -> Context:

@@ -144,17 +144,17 @@ async def test_parse_returns_the_contract(
 ) -> None:
     text = "How long does Aventus last?"
     data = await parse(nlu_client, text)
-    _check_shape(data, nlu_app.state.nlu.classifier.threshold)
+    _check_shape(data, nlu_app.state.runtime.nlu.classifier.threshold)
     assert data["language"] == "en"
     assert data["intent"] == "product_info"
     assert [p["id"] for p in data["slots"]["perfumes"]] == [_aventus(starter_rows)]
-    direct = nlu_app.state.nlu.parse(text)
+    direct = nlu_app.state.runtime.nlu.parse(text)
     assert data == {k: v for k, v in direct.items() if k != "text"}
 
 
 async def test_korean_text_is_ko(nlu_client: httpx.AsyncClient, nlu_app: FastAPI) -> None:
     data = await parse(nlu_client, "직원 불러 주세요")
-    _check_shape(data, nlu_app.state.nlu.classifier.threshold)
+    _check_shape(data, nlu_app.state.runtime.nlu.classifier.threshold)
     assert data["language"] == "ko"
     assert data["intent"] == "handoff"
     data = await parse(nlu_client, "장미는 좋은데 바닐라는 싫어요")
@@ -164,7 +164,7 @@ async def test_korean_text_is_ko(nlu_client: httpx.AsyncClient, nlu_app: FastAPI
 
 
 async def test_clarify_follows_the_threshold(nlu_client: httpx.AsyncClient, nlu_app: FastAPI) -> None:
-    threshold = nlu_app.state.nlu.classifier.threshold
+    threshold = nlu_app.state.runtime.nlu.classifier.threshold
     for text in ["asdf qwer", "ㅋㅋㅋ", "under $150", "Hello there, nice to meet you!", "a" * 2000]:
         _check_shape(await parse(nlu_client, text), threshold)
 
@@ -225,7 +225,7 @@ def test_nlu_batch_prints_one_json_line_per_input(
         assert item["intent"] in INTENTS
         assert 0.0 <= item["confidence"] <= 1.0
         assert item["language"] == ("ko" if HANGUL.search(text) else "en")
-        assert item["slots"] == nlu_app.state.nlu.parse(text)["slots"]  # the same reader as the API's
+        assert item["slots"] == nlu_app.state.runtime.nlu.parse(text)["slots"]  # the same reader as the API's
     handoff, aventus, notes, budget = out
     assert handoff["intent"] == "handoff"
     assert [p["id"] for p in aventus["slots"]["perfumes"]] == [_aventus(starter_rows)]

@@ -74,7 +74,7 @@ async def test_health(client: httpx.AsyncClient) -> None:
 async def test_ready_reports_the_catalog_size(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "perfumes": 318}
+    assert response.json() == {"status": "ready", "perfumes": 318, "mode": "embedded"}
 
 
 async def test_openapi_lists_the_search_path(client: httpx.AsyncClient) -> None:
