@@ -78,6 +78,9 @@ class Settings(BaseSettings):
         default=None,
         description="Embedded mode: folder of the conversation and memory SQLite files (default: FRAGRANCE_HOME).",
     )
+    redis_key_prefix: str = Field(
+        default="fragrance:", min_length=1, max_length=64, description="Namespace of every Redis key and channel."
+    )
     database_pool_size: int = Field(default=10, ge=1, le=100, description="Connections per process and pool.")
     database_timeout_s: float = Field(default=5.0, gt=0, description="Connect and command timeout of the database.")
     migrate_on_start: bool = Field(

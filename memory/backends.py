@@ -61,9 +61,11 @@ def redis_client(url: str) -> Redis:
 
 
 @asynccontextmanager
-async def open_memory(settings: Settings, *, prefix: str = "fragrance:") -> AsyncIterator[Memory]:
-    """Migrate first (when settings.migrate_on_start), then open the stores; `prefix` namespaces
-    every Redis key. StoreUnavailable / SessionUnavailable when a configured server does not answer."""
+async def open_memory(settings: Settings, *, prefix: str | None = None) -> AsyncIterator[Memory]:
+    """Migrate first (when settings.migrate_on_start), then open the stores; `prefix` (default:
+    settings.redis_key_prefix) namespaces every Redis key. StoreUnavailable / SessionUnavailable when
+    a configured server does not answer."""
+    prefix = prefix or settings.redis_key_prefix
     async with AsyncExitStack() as stack:
         if settings.migrate_on_start:
             await migrate(settings)
