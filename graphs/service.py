@@ -75,6 +75,12 @@ def _language(text: str, hint: Language | None) -> Language:
     return hint or ("ko" if is_korean(text) else "en")
 
 
+def _title(text: str, limit: int = 60) -> str:
+    """A conversation's title for lists: its first message, on one line, cut at a word."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     """A store that did not answer, however deep the driver wrapped it."""
     seen: BaseException | None = exc
@@ -160,6 +166,8 @@ class TurnService:
                 message_id=inbound.message_id,
             )
             return TurnStream.of(conversation_id, inbound.message_id, language, [refused])
+        # Redacted before anything else sees it: the lock's owner, the title, the log, the checkpoint.
+        redacted, blocked = await self.context.guards.check_input(text)
         exits = AsyncExitStack()
         try:
             await exits.enter_async_context(self.memory.locks.hold(conversation_id))
@@ -168,7 +176,9 @@ class TurnService:
                 return await self._follow(conversation_id, inbound.message_id, language, last_event_id)
             raise
         try:
-            await self.memory.repository.open_conversation(conversation_id, inbound.customer_id, inbound.channel)
+            await self.memory.repository.open_conversation(
+                conversation_id, inbound.customer_id, inbound.channel, title=_title(redacted)
+            )
             done = await self.memory.repository.find_turn(conversation_id, inbound.message_id)
             if done is not None:
                 await exits.aclose()
@@ -179,7 +189,7 @@ class TurnService:
             raise
         stream = TurnStream(conversation_id, inbound.message_id, language)
         turn = _Turn(inbound=inbound, conversation_id=conversation_id, language=language, stream=stream, exits=exits)
-        self._spawn(self._run(turn, text))
+        self._spawn(self._run(turn, redacted, blocked))
         return stream
 
     async def say(self, inbound: Inbound) -> list[TurnEvent]:
@@ -200,11 +210,10 @@ class TurnService:
     def _config(self, conversation_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": conversation_id}}
 
-    async def _run(self, turn: _Turn, text: str) -> None:
+    async def _run(self, turn: _Turn, redacted: str, blocked: bool) -> None:
         config = self._config(turn.conversation_id)
         before: Any = None
         try:
-            redacted, blocked = await self.context.guards.check_input(text)
             ticket = await self.memory.repository.open_ticket_of(turn.conversation_id)
             if ticket is not None and not await self._handoff_policy(turn, ticket, redacted):
                 return
@@ -282,7 +291,7 @@ class TurnService:
             )
         )
         await self._record(turn, redacted, text, final)
-        learned = Preferences.from_dict({**preferences.to_dict(), **(state.get("profile") or {})})
+        learned = Preferences.from_dict({**preferences.to_dict(), **(state.get("profile") or {}), "language": language})
         if learned != preferences:
             await repository.save_preferences(customer_id, learned)
         for formula in formulas:

@@ -33,7 +33,13 @@ def _card(p: Perfume | SearchResult, *, full: bool = False) -> dict[str, Any]:
         "sillage": p.sillage,
     }
     if p.price is not None:
-        card |= {"price": p.price, "currency": p.currency, "size_ml": p.size_ml, "stock": p.stock}
+        card |= {
+            "price": p.price,
+            "currency": p.currency,
+            "size_ml": p.size_ml,
+            "stock": p.stock,
+            "sample_data": p.sample_data,
+        }
     if isinstance(p, SearchResult):
         card["reason"] = p.reason
     elif full:

@@ -46,7 +46,11 @@ def migrate() -> None:
         report = asyncio.run(run_migrations(get_settings()))
     except FragranceError as exc:
         raise fail(str(exc)) from None
-    typer.echo(str(report))
+    where = "Postgres" if report.backend == "postgres" else "the embedded SQLite files"
+    if report.applied:
+        typer.echo(f"Applied {len(report.applied)} migration(s) to {where}: {', '.join(report.applied)}.")
+    else:
+        typer.echo(f"{where[0].upper()}{where[1:]} already up to date ({len(report.already)} migration(s)).")
 
 
 @apikey_app.command("create")
