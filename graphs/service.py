@@ -170,7 +170,7 @@ class TurnService:
         redacted, blocked = await self.context.guards.check_input(text)
         exits = AsyncExitStack()
         try:
-            await exits.enter_async_context(self.memory.locks.hold(conversation_id))
+            await exits.enter_async_context(self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s))
         except ConversationBusy:
             if last_event_id is not None or await self._running(conversation_id, inbound.message_id):
                 return await self._follow(conversation_id, inbound.message_id, language, last_event_id)
@@ -452,7 +452,7 @@ class TurnService:
             raise UnknownConversation(f"there is no conversation {conversation_id}")
         stream = TurnStream(conversation_id, message_id, "en")
         exits = AsyncExitStack()
-        await exits.enter_async_context(self.memory.locks.hold(conversation_id))
+        await exits.enter_async_context(self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s))
         inbound = Inbound(text=redacted, customer_id=conversation.customer_id, channel=conversation.channel)
         turn = _Turn(inbound=inbound, conversation_id=conversation_id, language="en", stream=stream, exits=exits)
 
@@ -486,5 +486,5 @@ class TurnService:
         ticket = await repository.open_ticket_of(conversation_id)
         if ticket is None:
             raise NoOpenTicket(f"conversation {conversation_id} has no open request for a person")
-        async with self.memory.locks.hold(conversation_id):
+        async with self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s):
             return await repository.set_ticket_status(ticket.id, "resolved" if resolved else "returned", staff=staff)
