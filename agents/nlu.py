@@ -7,14 +7,22 @@ is to return the same shape.
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
+import agents.slots as slots_module
+import tools.search.lexicon as lexicon_module
+import tools.search.matcher as matcher_module
+import tools.search.query as query_module
+import tools.search.text as text_module
 from agents.intent import IntentClassifier
 from agents.slots import SlotReader, name_key
 from tools.perfumery.materials import MaterialDB
+from tools.search.artifacts import digest, load_json, save_json, source_digest
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine
-from tools.search.lexicon import default_lexicon
+from tools.search.lexicon import Lexicon, default_lexicon
 from tools.search.query import QueryParser
 
 
@@ -39,6 +47,12 @@ class DomainSignals:
         ]
 
 
+NAMES_FILE = "perfume_names.json"  # in FRAGRANCE_HOME/models
+# The code the slot reader and the domain signals run: artifacts saved by other code are rebuilt.
+_SLOT_SOURCES = tuple(
+    Path(module.__file__ or "").resolve()
+    for module in (sys.modules[__name__], slots_module, query_module, text_module, lexicon_module, matcher_module)
+)
 MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordinary words
 _TRAILING_NUMBER = re.compile(r"\s+\d+$")
 
@@ -75,18 +89,79 @@ def perfume_names(engine: SearchEngine, materials: MaterialDB | None = None) -> 
     return names
 
 
+def perfume_names_cached(
+    engine: SearchEngine, materials: MaterialDB | None, models_dir: Path | None, key: str
+) -> dict[str, dict[str, str]]:
+    """`perfume_names`, saved in `models_dir` under `key` (a digest of its inputs) and loaded from
+    there after: half a second of name folding on the 38k catalog."""
+    path = models_dir / NAMES_FILE if models_dir is not None else None
+    saved = load_json(path, key) if path is not None else None
+    if isinstance(saved, dict):
+        return saved
+    names = perfume_names(engine, materials)
+    if path is not None:
+        save_json(path, names, key)
+    return names
+
+
+def lexicon_digest(lexicon: Lexicon) -> str:
+    """Digest of the lexicon's content (what the parser and the perfume names read)."""
+    return digest(
+        repr(part)
+        for part in (
+            sorted(lexicon.note_aliases.items()),
+            sorted(lexicon.accord_aliases.items()),
+            sorted(lexicon.brand_aliases.items()),
+            sorted((brand, sorted(keys)) for brand, keys in lexicon.brand_spellings.items()),
+            sorted(lexicon.korean_names.items()),
+            sorted(lexicon.perfume_aliases.items()),
+            sorted((kind, sorted(rules.items())) for kind, rules in lexicon.rules.items()),
+            sorted(lexicon.labels.items()),
+            lexicon.terms,
+            lexicon.negation_before,
+            lexicon.negation_after,
+        )
+    )
+
+
+def materials_digest(materials: MaterialDB | None) -> str:
+    """Digest of the material names and synonyms the slot reader and the perfume names read."""
+    return digest("\t".join([m.name, *m.synonyms]) for m in (materials.materials if materials else []))
+
+
 class NLU:
     def __init__(self, classifier: IntentClassifier, slots: SlotReader) -> None:
         self.classifier = classifier
         self.slots = slots
 
     @classmethod
-    def build(cls, embedder: Embedder, engine: SearchEngine | None, materials: MaterialDB) -> NLU:
+    def build(
+        cls,
+        embedder: Embedder,
+        engine: SearchEngine | None,
+        materials: MaterialDB,
+        *,
+        models_dir: Path | None = None,
+    ) -> NLU:
+        """The NLU over `engine`'s catalog. The intent classifier is loaded from `models_dir`
+        (default: the `models` folder of the engine's FRAGRANCE_HOME, else of the embedder's)
+        when one was saved there for the same inputs, and trained and saved there otherwise."""
         parser = engine.parser if engine is not None else QueryParser(default_lexicon(), None)
-        names = perfume_names(engine, materials) if engine is not None else None
+        if models_dir is None:
+            models_dir = engine.models_dir if engine is not None else None
+            models_dir = models_dir or embedder.onnx_dir
+        # What the slot reader reads with, as digests: what saved artifacts are keyed by.
+        inputs = [source_digest(_SLOT_SOURCES), lexicon_digest(parser.lexicon), materials_digest(materials)]
+        names = None
+        if engine is not None:
+            inputs.append(digest(["catalog", engine.catalog_digest, engine.embedder.identity()]))
+            names = perfume_names_cached(engine, materials, models_dir, digest(["perfume-names/1", *inputs]))
         reader = SlotReader(parser, names, materials)
         signals = DomainSignals(reader)
-        return cls(IntentClassifier(embedder, signals=signals), reader)
+        signals_key = digest(["signals/1", *inputs])
+        return cls(
+            IntentClassifier.load_or_train(embedder, models_dir, signals=signals, signals_key=signals_key), reader
+        )
 
     def parse(self, text: str) -> dict[str, Any]:
         return self.parse_many([text])[0]

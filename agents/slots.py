@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tools.perfumery.materials import MaterialDB
+from tools.search.matcher import WordMatcher
 from tools.search.query import QueryParser
-from tools.search.text import fold, is_korean, key, key_offsets, trie_pattern
+from tools.search.text import fold, is_korean, key, key_offsets
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 1,500,000 and 1500000 alike
 _WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
@@ -112,11 +113,13 @@ class SlotReader:
             for name in [m.name, *m.synonyms]:
                 if len(fold(name)) >= (3 if is_korean(name) else 4):  # 쿠마린 is a word; "oil" is not
                     self.material_names.setdefault(fold(name), m.name)
-        self._materials = re.compile(trie_pattern(list(self.material_names))) if self.material_names else None
+        # WordMatcher finds what one trie regex of these names would, without compiling it
+        # (seconds at every start for the 70k names of the 38k catalog).
+        self._materials = WordMatcher(self.material_names) if self.material_names else None
         # What may head a formula line written without percent signs: a material or a note.
         self.ingredient_names = {**{fold(k): v for k, v in parser.lexicon.note_aliases.items()}, **self.material_names}
-        self._ingredients = re.compile(trie_pattern(list(self.ingredient_names)))
-        self._names = re.compile(trie_pattern(list(self.perfume_names))) if self.perfume_names else None
+        self._ingredients = WordMatcher(self.ingredient_names)
+        self._names = WordMatcher(self.perfume_names) if self.perfume_names else None
 
     def read(self, text: str) -> Slots:
         """The slots of `text`; the classifier's signals and the turn read the same text, so the
@@ -157,7 +160,7 @@ class SlotReader:
                 slots.intensity = name
         slots.budget = self._budget(folded)
         if self._materials is not None:
-            found = (self.material_names[m.group(0)] for m in self._materials.finditer(rest))
+            found = (self.material_names[rest[start:end]] for start, end in self._materials.finditer(rest))
             slots.materials = list(dict.fromkeys(found))
         slots.formula_lines = self._formula_lines(text, rest)
         return slots
@@ -171,15 +174,16 @@ class SlotReader:
         keyed, offsets = key_offsets(written)
         perfumes: list[dict[str, str]] = []
         rest = list(folded)
-        for match in self._names.finditer(keyed):
-            perfume = self.perfume_names[match.group(0)]
-            if perfume.get("bare") and not _capitalised(match.group(0), text):
+        for match_start, match_end in self._names.finditer(keyed):
+            matched = keyed[match_start:match_end]
+            perfume = self.perfume_names[matched]
+            if perfume.get("bare") and not _capitalised(matched, text):
                 continue
             # "Chanel Coco Mademoiselle": the brand stays in the text, to be read as a brand.
-            start = offsets[match.start() + int(perfume.get("brand_chars", 0))]
-            end = offsets[match.end() - 1] + 1
+            start = offsets[match_start + int(perfume.get("brand_chars", 0))]
+            end = offsets[match_end - 1] + 1
             written_as = fold(f"{perfume['brand']} {perfume['name']}")
-            if _BREAK.search(folded[offsets[match.start()] : end]) and not _BREAK.search(written_as):
+            if _BREAK.search(folded[offsets[match_start] : end]) and not _BREAK.search(written_as):
                 continue  # "Nutmeg, Ginger" lists two notes; it does not name Nutmeg & Ginger
             rest[start:end] = " " * (end - start)
             if all(p["id"] != perfume["id"] for p in perfumes):
@@ -197,10 +201,10 @@ class SlotReader:
         if lines:
             return lines
         bare = []
-        for m in self._ingredients.finditer(rest):
-            amount = _BARE_AMOUNT.match(rest, m.end())
+        for start, end in self._ingredients.finditer(rest):
+            amount = _BARE_AMOUNT.match(rest, end)
             if amount:
-                bare.append({"name": self.ingredient_names[m.group(0)], "pct": float(amount.group(1))})
+                bare.append({"name": self.ingredient_names[rest[start:end]], "pct": float(amount.group(1))})
         return bare if len(bare) >= 2 else []
 
     @staticmethod

@@ -11,9 +11,12 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import overload
+
+import orjson
 
 from core.errors import CatalogFormatError
 from tools.search.lexicon import Lexicon
@@ -70,8 +73,61 @@ class Perfume:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> Perfume:
-        return cls(**json.loads(raw))
+    def from_json(cls, raw: str, strings: dict[str, str] | None = None) -> Perfume:
+        """`strings`: one string per distinct value, shared by the perfumes loaded with it."""
+        data = orjson.loads(raw)
+        if strings is not None:
+            for name in _SHARED_LISTS:
+                data[name] = [strings.setdefault(s, s) for s in data.get(name) or []]
+            for name in _SHARED_VALUES:
+                value = data.get(name)
+                if isinstance(value, str):
+                    data[name] = strings.setdefault(value, value)
+        return cls(**data)
+
+
+class PerfumeRows(Sequence[Perfume]):
+    """A stored catalog's perfumes, each read from its JSON record on first access.
+
+    A replica's start needs the ids (and the snapshots derived from the whole catalog), not
+    40k Perfume objects: building them all takes most of a second on the 38k catalog. The
+    perfumes ranking returns are read when first returned, then kept; note and accord names
+    are shared between the perfumes read.
+    """
+
+    def __init__(self, ids: list[str], records: list[str]) -> None:
+        if len(ids) != len(records):
+            raise ValueError(f"{len(ids)} ids for {len(records)} records")
+        self.ids = ids
+        self.records = records
+        self._read: list[Perfume | None] = [None] * len(records)
+        self._strings: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, index: int) -> Perfume: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Perfume]: ...
+
+    def __getitem__(self, index: int | slice) -> Perfume | list[Perfume]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        perfume = self._read[index]
+        if perfume is None:
+            perfume = self._read[index] = Perfume.from_json(self.records[index], self._strings)
+        return perfume
+
+    def __iter__(self) -> Iterator[Perfume]:
+        for i in range(len(self.records)):
+            yield self[i]
+
+
+# Fields whose values repeat across a catalog (note names, brands, labels).
+_SHARED_LISTS = ("accords", "top_notes", "heart_notes", "base_notes", "notes", "perfumers")
+_SHARED_VALUES = ("brand", "gender", "longevity", "sillage", "currency")
 
 
 @dataclass(slots=True)

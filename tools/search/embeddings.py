@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import warnings
@@ -27,7 +28,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-_ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# The ONNX model's inputs, and the attribute of a `tokenizers.Encoding` that feeds each.
+_ONNX_INPUTS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+
+
+class _AutoTokenizerAdapter:
+    """A transformers tokenizer answering `encode_batch` as a `tokenizers.Tokenizer` does, for a
+    model folder without `tokenizer.json`."""
+
+    def __init__(self, tokenizer: Any, max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    def encode_batch(self, texts: list[str]) -> list[Any]:
+        from types import SimpleNamespace
+
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+        return [
+            SimpleNamespace(ids=ids, attention_mask=mask, type_ids=types)
+            for ids, mask, types in zip(
+                batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], strict=True
+            )
+        ]
 
 
 class Embedder(Embeddings):
@@ -42,9 +64,11 @@ class Embedder(Embeddings):
         self.model_path = model_path
         self.threads = threads
         self.name = model_path.name if model_path.name != "model" else model_path.parent.name
+        self.onnx_dir = onnx_dir
         self._torch_model: Any = None
         self._session: Any = None
-        self._tokenizer: Any = None
+        self._tokenizer: Any = None  # a `tokenizers.Tokenizer`, configured as the model's own tokenizer
+        self._identity: str | None = None
         config = json.loads((model_path / "sentence_bert_config.json").read_text())
         self.max_length = int(config.get("max_seq_length", 256))
         self.dimension = int(json.loads((model_path / "config.json").read_text())["hidden_size"])
@@ -106,7 +130,6 @@ class Embedder(Embeddings):
 
     def _load_onnx(self, path: Path) -> None:
         import onnxruntime
-        from transformers import AutoTokenizer
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -115,7 +138,43 @@ class Embedder(Embeddings):
         options.intra_op_num_threads = self.threads or 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
+        self._tokenizer = self._load_tokenizer()
+
+    def _load_tokenizer(self) -> Any:
+        """The model's fast tokenizer straight from its `tokenizer.json`, padding to the longest text
+        of a batch and truncating at `max_length`: the ids `AutoTokenizer(..., padding=True,
+        truncation=True)` gives (checked on the whole 38k catalog), without importing transformers,
+        which pulls in torch (2 s and 300 MB of a replica that never runs torch)."""
+        path = self.model_path / "tokenizer.json"
+        if not path.exists():
+            from transformers import AutoTokenizer
+
+            pretrained = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
+            return _AutoTokenizerAdapter(pretrained, self.max_length)
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+        tokenizer.enable_truncation(max_length=self.max_length)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        return tokenizer
+
+    def identity(self) -> str:
+        """What decides this embedder's vectors, as a digest: the backend (ONNX and torch differ in
+        the last digits), the model's configuration and tokenizer files and its weights' sizes.
+        Artifacts built from its vectors (the intent classifier) are keyed by it."""
+        if self._identity is not None:
+            return self._identity
+        parts = [f"backend={'onnx' if self._session is not None else 'torch'}", f"max_length={self.max_length}"]
+        for path in sorted(self.model_path.rglob("*")):
+            if not path.is_file():
+                continue
+            relative = path.relative_to(self.model_path).as_posix()
+            if path.suffix in {".json", ".txt"}:
+                parts.append(f"{relative}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+            elif path.suffix in {".safetensors", ".bin", ".onnx", ".pt"}:
+                parts.append(f"{relative}:{path.stat().st_size}")
+        self._identity = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+        return self._identity
 
     def vocabulary(self) -> frozenset[str]:
         """The whole words of the model's (English, uncased) vocabulary: a list of everyday words."""
@@ -139,14 +198,11 @@ class Embedder(Embeddings):
             )
         out = []
         for start in range(0, len(texts), batch_size):
-            batch = self._tokenizer(
-                texts[start : start + batch_size],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            feed = {name: batch[name].astype(np.int64) for name in _ONNX_INPUTS}
+            encodings = self._tokenizer.encode_batch(texts[start : start + batch_size])
+            feed = {
+                name: np.asarray([getattr(e, attribute) for e in encodings], dtype=np.int64)
+                for name, attribute in _ONNX_INPUTS.items()
+            }
             out.append(self._session.run(None, feed)[0])
         if not out:
             return np.zeros((0, self.dimension), dtype=np.float32)
