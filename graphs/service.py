@@ -71,6 +71,16 @@ class UnknownConversation(FragranceError):
     """No such conversation (or not one the caller may see)."""
 
 
+_NEW_CONVERSATIONS = uuid.uuid5(uuid.NAMESPACE_URL, "fragrance-ai:new-conversation")
+
+
+def _new_conversation_id(customer_id: str, message_id: str) -> str:
+    """The id of a conversation this message starts: the same for a retry of the same message, whose
+    client lost the answer and so never learnt the thread id (any replica then replays the answer
+    instead of starting a second conversation), unpredictable for a fresh random message id."""
+    return uuid.uuid5(_NEW_CONVERSATIONS, f"{customer_id}\n{message_id}").hex
+
+
 def _language(text: str, hint: Language | None) -> Language:
     return hint or ("ko" if is_korean(text) else "en")
 
@@ -152,7 +162,7 @@ class TurnService:
         ConversationBusy (another turn holds the conversation past the wait), ConversationForbidden
         (another customer's conversation), StoreUnavailable / SessionUnavailable (a store is down).
         A refused message (too long, empty) is a stream with one Refused event: nothing is stored."""
-        conversation_id = inbound.conversation_id or uuid.uuid4().hex
+        conversation_id = inbound.conversation_id or _new_conversation_id(inbound.customer_id, inbound.message_id)
         language = _language(inbound.text, inbound.language)
         try:
             text = clean_text(inbound.text, self.settings.max_message_chars)
@@ -370,8 +380,9 @@ class TurnService:
         """The answer already given to this message id: from the event log when a reconnecting
         stream names what it saw, else the recorded final events."""
         if last_event_id is not None:
-            missed = await self._logged(conversation_id, done.message_id, last_event_id)
-            if missed and is_final(missed[-1]):
+            logged = await self._logged(conversation_id, done.message_id, 0)
+            if logged and is_final(logged[-1]):  # the whole turn is logged: what the client has not seen, maybe nothing
+                missed = [event for event in logged if event.id is not None and event.id > last_event_id]
                 return TurnStream.of(conversation_id, done.message_id, language, missed)
         events = [event_from_dict(data) for data in done.payload.get("events", [])]
         if last_event_id is not None:  # the log has expired: give the final events the client has not seen
