@@ -467,6 +467,47 @@ def bench_chat(
         raise fail(str(exc)) from None
 
 
+@bench_app.command("memory")
+def bench_memory(
+    turns: Annotated[
+        int,
+        typer.Option(
+            min=8,
+            help="Turns in each memory configuration (eight per conversation); as many again run in server mode "
+            "through counting relays for the round trips.",
+        ),
+    ] = 240,
+    out: BenchOut = Path("bench/results"),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Measure server mode on this Postgres database instead of a throwaway one created and dropped on "
+            "127.0.0.1:5432. It is migrated; the benchmark's customers and their threads are erased afterwards and "
+            "the replica's API key (bench-memory) is revoked.",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            help="Measure server mode on this Redis instead of redis://127.0.0.1:6379/0. Keys go under a prefix of "
+            "this run, deleted afterwards.",
+        ),
+    ] = None,
+) -> None:
+    """What the checkpoint, the stores and the lock add to a turn (p50, p95), embedded (SQLite) and in
+    server mode (Postgres + Redis), over the cheapest in-memory baseline, on FRAGRANCE_HOME's catalog;
+    Postgres and Redis round trips per turn by store; and a replica (`serve`, started three times in
+    server mode): seconds to /ready and resident memory."""
+    from bench.memory import run_memory_benchmark
+
+    try:
+        run_memory_benchmark(get_settings(), turns=turns, out_dir=out, database_url=database_url, redis_url=redis_url)
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+
+
 def main() -> None:
     app()
 
