@@ -113,7 +113,12 @@ def context(runtime: Runtime) -> Context:
 
 # -- the CLI in subprocesses --------------------------------------------------------------
 def cli_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("FRAGRANCE_")}
+    # The product's own settings come from the test, never from the developer's shell.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith("FRAGRANCE_") and k.upper() not in ("DATABASE_URL", "REDIS_URL", "OLLAMA_BASE_URL")
+    }
     env.update(
         FRAGRANCE_HOME=str(home),
         HF_HUB_OFFLINE="1",

@@ -105,5 +105,9 @@ class SearchResponseOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"message": "message is 2500 characters long; the limit is 2000"}]}
+    )
+
     message: str
     detail: Any = None

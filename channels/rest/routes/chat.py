@@ -66,6 +66,38 @@ class ChatRequest(BaseModel):
 
 
 class ChatResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "thread_id": "9f2c0d4e1a7b4c3e8d5f6a7b8c9d0e1f",
+                    "message_id": "msg-0001",
+                    "reply": "말씀하신 조건에 맞는 향수 5개를 골라 봤어요:\n1. Atelier Cologne Orange Sanguine ...",
+                    "language": "ko",
+                    "intent": "recommend",
+                    "perfumes": [
+                        {
+                            "id": "ST0101",
+                            "brand": "Atelier Cologne",
+                            "name": "Orange Sanguine",
+                            "year": 2010,
+                            "accords": ["citrus", "fresh", "fruity"],
+                            "reason": "일치: 시트러스 어코드",
+                            "price": 200000,
+                            "currency": "KRW",
+                            "size_ml": 100,
+                            "stock": 0,
+                            "sample_data": True,
+                        }
+                    ],
+                    "formulas": [],
+                    "handoff_ticket": None,
+                    "staff": False,
+                }
+            ]
+        }
+    )
+
     thread_id: str
     message_id: str
     reply: str = Field(description="The answer, in the customer's language.")
@@ -136,7 +168,7 @@ async def _start(
     runtime: RuntimeDep,
     service: ServiceDep,
     idempotency_key: Annotated[str | None, Header(pattern=ID_PATTERN)] = None,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,
 ) -> TurnStream:
     """Start the turn before any byte of the answer is sent, so a busy thread, another key's thread
     or a store that is down is a proper status code, also for a stream."""
