@@ -61,6 +61,14 @@ def ingest(
         bool, typer.Option("--if-missing", help="Do nothing when a catalog has already been ingested.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) when any row is bad.")] = False,
+    spellings: Annotated[
+        Path | None,
+        typer.Option(
+            "--spellings",
+            help="Another export of the same perfumes (e.g. the partial 19k Fragrantica file) whose "
+            "spellings repair names that lost their accented letters.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Validate data and load it into FRAGRANCE_HOME: the perfume catalog (the search index) and
@@ -90,7 +98,7 @@ def ingest(
         return
     path = catalog or settings.catalog_path
     try:
-        report = ingest_catalog(path, settings, progress=not quiet)
+        report = ingest_catalog(path, settings, progress=not quiet, spellings=spellings)
     except FragranceError as exc:
         raise fail(str(exc)) from None
     for problem in report.problems[:50]:
@@ -100,7 +108,7 @@ def ingest(
     typer.echo(
         f"Ingested {report.perfumes} perfumes from {path} into {settings.fragrance_home} "
         f"({report.embedded} embedded, {report.unchanged} unchanged, {report.deleted} removed, "
-        f"{len(report.problems)} bad rows skipped) in {report.seconds:.1f} s."
+        f"{len(report.problems)} bad rows skipped; {report.repairs.summary()}) in {report.seconds:.1f} s."
     )
     if strict and report.problems:
         raise fail(f"{len(report.problems)} bad rows in {path} (--strict).")
@@ -275,7 +283,14 @@ def _print_report(report: Any) -> None:
 
 @app.command()
 def compose(
-    family: Annotated[str, typer.Option("--family", help="floral, woody, citrus, fresh, amber, 플로럴 ...")] = "floral",
+    family: Annotated[
+        str,
+        typer.Option(
+            "--family",
+            help="a style: citrus (cologne), aquatic, fougere, chypre, leather, amber, gourmand, white floral, "
+            "rose, floral, woody, green, fruity, powdery, aromatic, musky, fresh, spicy; 시프레, 가죽 ...",
+        ),
+    ] = "floral",
     mood: Annotated[str | None, typer.Option(help="romantic, fresh, cozy, 로맨틱 ...")] = None,
     intensity: Annotated[str, typer.Option(help="light, moderate, strong, 보통 ...")] = "moderate",
     season: Annotated[str | None, typer.Option(help="spring, summer, autumn, winter, 봄 ...")] = None,
@@ -311,6 +326,10 @@ def compose(
     typer.echo(composition.description)
     for item in composition.ingredients:
         typer.echo(f"  {item['pct']:>7.2f} %  {item['name']:<28} {item['why']}")
+    for omitted in composition.omitted_notes:
+        typer.echo(("  빠진 노트: " if composition.language == "ko" else "  left out: ") + omitted["reason"])
+    for missing in composition.style.get("signature_missing", []):
+        typer.echo(f"  ({missing['role']}: {missing['reason']})")
     validation = composition.validation
     typer.echo(
         f"{'Compliant' if validation['compliant'] else 'NOT compliant'} with {validation['amendment']}; "
@@ -383,35 +402,63 @@ def eval_nlu(
 @eval_app.command("search")
 def eval_search(
     queries: Annotated[
-        Path | None, typer.Option("--queries", help="JSONL evaluation set (default: the bundled one).")
+        Path | None, typer.Option("--queries", help="JSONL evaluation set: only this one is measured.")
     ] = None,
+    heldout: Annotated[
+        bool,
+        typer.Option(
+            "--heldout",
+            help="Only the held-out set (tools/search/data/eval_queries_heldout.jsonl, written by someone "
+            "who had not read the code). Without --queries or --heldout both bundled sets are measured.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     show_failures: Annotated[bool, typer.Option("--failures", help="List results that break a constraint.")] = False,
     search_type: Annotated[
         str, typer.Option("--type", help="hybrid (default) or similarity: the plain vector baseline on the same index.")
     ] = "hybrid",
 ) -> None:
-    """Precision@5 of hybrid search: the share of top-5 results meeting every constraint of their query."""
-    from tools.search.evaluation import DEFAULT_QUERIES, evaluate_search, load_eval_queries
+    """Precision@5 of hybrid search: the share of top-5 results meeting every constraint of their query,
+    per language, on the bundled set and the held-out set (or on --queries FILE / --heldout alone); also
+    how many Korean content words the lexicon does not know and how many transliteration recovered."""
+    from tools.search.evaluation import DEFAULT_QUERIES, HELDOUT_QUERIES, evaluate_search, load_eval_queries
 
-    engine = _load_engine()
-    try:
-        items = load_eval_queries(queries or DEFAULT_QUERIES)
-    except FragranceError as exc:
-        raise fail(str(exc), 2) from None
+    if queries is not None:
+        sets = {"queries": queries}
+    elif heldout:
+        sets = {"heldout": HELDOUT_QUERIES}
+    else:
+        sets = {"bundled": DEFAULT_QUERIES, **({"heldout": HELDOUT_QUERIES} if HELDOUT_QUERIES.exists() else {})}
     if search_type not in ("hybrid", "similarity"):
         raise fail("--type must be hybrid or similarity.", 2)
-    report = evaluate_search(engine, items, search_type)  # type: ignore[arg-type]
+    try:
+        loaded = {name: load_eval_queries(path) for name, path in sets.items()}
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    engine = _load_engine()
+    reports = {name: evaluate_search(engine, items, search_type) for name, items in loaded.items()}  # type: ignore[arg-type]
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        dicts = {name: report.to_dict() for name, report in reports.items()}
+        typer.echo(json.dumps(next(iter(dicts.values())) if len(dicts) == 1 else dicts, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"Catalog: {engine.index.size} perfumes; {len(items)} queries.")
-    for lang, value in report.by_language.items():
-        typer.echo(f"precision@5 [{lang}]: {value:.3f}  ({report.counts[lang]} queries)")
-    typer.secho(f"precision@5 [all]: {report.overall:.3f}", bold=True)
-    if show_failures:
-        for failure in report.failures:
-            typer.echo(f"- {failure}")
+    for name, report in reports.items():
+        typer.secho(f"{name} set ({sets[name]}): {len(loaded[name])} queries; catalog: {engine.index.size} perfumes.")
+        for lang, value in report.by_language.items():
+            typer.echo(f"  precision@5 [{lang}]: {value:.3f}  ({report.counts[lang]} queries)")
+        typer.secho(f"  precision@5 [all]: {report.overall:.3f}", bold=True)
+        hangul = report.hangul
+        if hangul.get("unknown"):
+            typer.echo(
+                f"  Korean words the lexicon does not know: {hangul['unknown']}; "
+                f"recovered by transliteration: {hangul['recovered']}"
+            )
+        if show_failures:
+            for failure in report.failures:
+                typer.echo(f"  - {failure}")
+            if hangul.get("recovered_words"):
+                typer.echo(f"  recovered: {', '.join(hangul['recovered_words'])}")
+            if hangul.get("missed_words"):
+                typer.echo(f"  not recovered: {', '.join(hangul['missed_words'])}")
 
 
 # The options every benchmark shares.

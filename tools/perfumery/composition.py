@@ -13,9 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from core.errors import FragranceError
+from core.jsonl import read_jsonl
 from tools.perfumery.database import Perfumery
 from tools.perfumery.formula import Formula, FormulaError, Ingredient, concentration_dilution
 from tools.perfumery.materials import Material
@@ -23,41 +30,100 @@ from tools.search.lexicon import Lexicon
 from tools.search.query import QueryParser
 from tools.search.text import compact, is_korean
 
+STYLES_FILE = Path(__file__).resolve().parent / "data" / "styles.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A group the formula needs one material of, and what that material does in the style."""
+
+    role: dict[str, str]  # language -> text
+    materials: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    name: str
+    label: dict[str, str]
+    words: tuple[str, ...]
+    split: tuple[float, float, float]
+    weights: dict[str, float]
+    signature: tuple[Signature, ...]
+    palette: dict[str, tuple[str, ...]]  # layer -> typical materials
+    roles: dict[str, dict[str, str]]  # layer -> language -> what the layer does in this style
+    keep_out: tuple[str, ...]  # group or material names
+    keep_out_in_season: dict[str, tuple[str, ...]]
+
+    def text(self, what: dict[str, str], language: str) -> str:
+        return what.get(language) or what["en"]
+
+
+@dataclass(frozen=True, slots=True)
+class StyleBook:
+    styles: dict[str, Style]
+    groups: dict[str, tuple[str, ...]]
+    relatives: dict[str, tuple[str, ...]]  # compact(note) -> related notes, "family:X"
+
+    def keep_out(self, style: Style, season: str | None) -> frozenset[str]:
+        names = list(style.keep_out) + list(style.keep_out_in_season.get(season or "", ()))
+        out: set[str] = set()
+        for name in names:
+            out |= set(self.groups.get(name, (name,)))
+        return frozenset(out)
+
+
+def load_styles(path: Path = STYLES_FILE) -> StyleBook:
+    """The hand-written style table (see the file's header)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    styles = {}
+    for name, raw in data["styles"].items():
+        split = tuple(float(x) for x in raw["split"])
+        if len(split) != 3 or abs(sum(split) - 100) > 0.01:
+            raise FragranceError(f"{path}: style {name!r}: split must be three shares summing to 100.")
+        styles[name] = Style(
+            name=name,
+            label=dict(raw["label"]),
+            words=tuple(str(w) for w in raw["words"]),
+            split=(split[0], split[1], split[2]),
+            weights={k: float(v) for k, v in raw.get("weights", {}).items()},
+            signature=tuple(Signature(dict(g["role"]), tuple(g["materials"])) for g in raw.get("signature", [])),
+            palette={layer: tuple(raw.get(layer, [])) for layer in LAYERS},
+            roles={layer: dict(raw["roles"][layer]) for layer in LAYERS},
+            keep_out=tuple(raw.get("keep_out", [])),
+            keep_out_in_season={k: tuple(v) for k, v in (raw.get("keep_out_in_season") or {}).items()},
+        )
+    groups = {k: tuple(v) for k, v in (data.get("groups") or {}).items()}
+    relatives = {compact(k): tuple(v) for k, v in (data.get("relatives") or {}).items()}
+    return StyleBook(styles, groups, relatives)
+
+
+def check_styles(book: StyleBook, materials: dict[str, Material]) -> list[str]:
+    """Every material the table names exists, and sits in the layer its palette says."""
+    problems = []
+    for style in book.styles.values():
+        named = [n for g in style.signature for n in g.materials]
+        for layer in LAYERS:
+            for name in style.palette[layer]:
+                m = materials.get(name)
+                if m is not None and m.volatility != layer:
+                    problems.append(f"{style.name}: {name} is a {m.volatility} note, not {layer}")
+                named.append(name)
+        for keep in (*style.keep_out, *(n for v in style.keep_out_in_season.values() for n in v)):
+            named += [] if keep in book.groups else [keep]
+        problems += [f"{style.name}: unknown material {n!r}" for n in named if n not in materials]
+    problems += [
+        f"group {g}: unknown material {n!r}" for g, ns in book.groups.items() for n in ns if n not in materials
+    ]
+    return problems
+
+
+LAYERS = ("top", "heart", "base")
+STYLE_BOOK = load_styles()
 # family -> (top, heart, base) % of the concentrate and material-family weights
 STYLES: dict[str, tuple[tuple[float, float, float], dict[str, float]]] = {
-    "floral": ((20, 50, 30), {"floral": 3, "powdery": 1, "fruity": 1, "musk": 1.2, "citrus": 0.6}),
-    "woody": ((15, 35, 50), {"woody": 3, "amber": 1, "spicy": 1, "musk": 1, "citrus": 0.8, "aromatic": 0.6}),
-    "citrus": ((40, 35, 25), {"citrus": 3, "aromatic": 1.5, "herbal": 1, "green": 1, "musk": 0.8, "woody": 0.6}),
-    "fresh": ((35, 40, 25), {"citrus": 2, "aromatic": 2, "green": 1.5, "marine": 2, "herbal": 1, "musk": 1}),
-    "aquatic": ((30, 40, 30), {"marine": 3, "citrus": 1.5, "green": 1, "musk": 1.2, "aromatic": 1, "woody": 0.6}),
-    "amber": ((10, 35, 55), {"amber": 3, "balsamic": 2.5, "resinous": 2, "gourmand": 1, "spicy": 1.5, "woody": 1}),
-    "gourmand": ((10, 35, 55), {"gourmand": 3, "amber": 1.5, "balsamic": 1.5, "fruity": 1, "musk": 0.8}),
-    "chypre": ((20, 40, 40), {"citrus": 1.5, "floral": 1.5, "woody": 2, "resinous": 1, "animalic": 0.5}),
-    "fougere": ((25, 40, 35), {"aromatic": 3, "herbal": 1.5, "woody": 1.5, "gourmand": 1, "citrus": 1}),
-    "green": ((30, 45, 25), {"green": 3, "herbal": 1.5, "citrus": 1, "floral": 1, "musk": 0.6}),
-    "fruity": ((30, 45, 25), {"fruity": 3, "floral": 1.5, "citrus": 1, "gourmand": 0.5, "musk": 1}),
-    "spicy": ((15, 45, 40), {"spicy": 3, "woody": 1.5, "amber": 1.5, "citrus": 0.5}),
-    "musky": ((15, 40, 45), {"musk": 3, "powdery": 1.5, "woody": 1, "floral": 0.5}),
-    "leather": ((15, 35, 50), {"leathery": 3, "animalic": 1, "woody": 1.5, "spicy": 1, "resinous": 1}),
-    "powdery": ((15, 45, 40), {"powdery": 3, "floral": 1.5, "musk": 1.5, "gourmand": 0.5}),
+    name: (style.split, style.weights) for name, style in STYLE_BOOK.styles.items()
 }
-FAMILY_WORDS = {
-    "floral": ["floral", "flower", "flowery", "플로럴", "꽃", "꽃향"],
-    "woody": ["woody", "wood", "우디", "나무", "우드"],
-    "citrus": ["citrus", "citrusy", "시트러스", "감귤"],
-    "fresh": ["fresh", "프레시", "상쾌", "청량"],
-    "aquatic": ["aquatic", "marine", "oceanic", "아쿠아틱", "마린", "바다"],
-    "amber": ["amber", "oriental", "앰버", "오리엔탈"],
-    "gourmand": ["gourmand", "sweet", "구르망", "달콤", "달달"],
-    "chypre": ["chypre", "시프레"],
-    "fougere": ["fougere", "fern", "푸제르"],
-    "green": ["green", "그린", "풀향"],
-    "fruity": ["fruity", "fruit", "프루티", "과일"],
-    "spicy": ["spicy", "스파이시", "향신료"],
-    "musky": ["musky", "musk", "머스크", "머스키"],
-    "leather": ["leather", "leathery", "레더", "가죽"],
-    "powdery": ["powdery", "파우더리", "파우더"],
-}
+FAMILY_WORDS = {name: list(style.words) for name, style in STYLE_BOOK.styles.items()}
 INTENSITY_WORDS = {
     "light": ["light", "soft", "subtle", "가벼운", "가볍게", "은은한", "약한", "라이트"],
     "moderate": ["moderate", "medium", "normal", "보통", "중간", "적당한"],
@@ -84,12 +150,12 @@ LAYER_AFFINITY = {
     "base": {"musk": 2.0, "woody": 1.5, "amber": 1.5, "balsamic": 1.0, "gourmand": 0.8},
 }
 BLENDER_MIN_CAPACITY = 15.0  # % of concentrate a material must take to fill a thin layer
-LAYERS = ("top", "heart", "base")
+PALETTE_BONUS = 3.0  # a material the style typically uses
+SIGNATURE_BONUS = 1.0
 KO = {
     "top": "탑 노트", "heart": "미들 노트", "base": "베이스 노트",
-    "floral": "플로럴", "woody": "우디", "citrus": "시트러스", "fresh": "프레시", "aquatic": "아쿠아틱",
-    "amber": "앰버", "gourmand": "구르망", "chypre": "시프레", "fougere": "푸제르", "green": "그린",
-    "fruity": "프루티", "spicy": "스파이시", "musky": "머스크", "leather": "레더", "powdery": "파우더리",
+    "floral": "플로럴", "woody": "우디", "citrus": "시트러스", "green": "그린", "fruity": "프루티",
+    "spicy": "스파이시", "powdery": "파우더리", "gourmand": "구르망", "amber": "앰버",
     "light": "가벼운", "moderate": "적당한", "strong": "진한",
     "spring": "봄", "summer": "여름", "autumn": "가을", "winter": "겨울",
     "musk": "머스크", "marine": "마린", "aromatic": "아로마틱", "herbal": "허브", "balsamic": "발사믹",
@@ -131,7 +197,9 @@ class Composition:
     formula: Formula
     ingredients: list[dict[str, Any]]
     validation: dict[str, Any]
-    omitted_notes: list[str] = field(default_factory=list)  # liked notes no usable material carries
+    # liked notes no usable material carries: {"note", "reason"} in the brief's language
+    omitted_notes: list[dict[str, str]] = field(default_factory=list)
+    style: dict[str, Any] = field(default_factory=dict)  # the style, its signature and what filled it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +207,7 @@ class Composition:
             "description": self.description,
             "language": self.language,
             "brief": self.brief,
+            "style": self.style,
             "formula": self.formula.to_dict(),
             "ingredients": self.ingredients,
             "validation": self.validation,
@@ -146,23 +215,49 @@ class Composition:
         }
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def _object_particle(word: str) -> str:
+    """을 after a final consonant, 를 after a vowel (를 when the word does not end in Hangul)."""
+    last = word[-1:] if word else ""
+    if "\uac00" <= last <= "\ud7a3":
+        return "을" if (ord(last) - 0xAC00) % 28 else "를"
+    return "를"
+
+
+@lru_cache(maxsize=8192)
+def _compact(text: str) -> str:
+    return compact(text)
+
+
 def _pick(word: str | None, table: dict[str, list[str]], what: str, default: str | None) -> str | None:
     if word is None or not str(word).strip():
         return default
-    folded = compact(str(word))
-    for name, words in table.items():
-        if folded == compact(name) or any(compact(w) and compact(w) in folded for w in words):
+    folded = _compact(str(word))
+    keys = {name: [k for k in (_compact(w) for w in words) if k] for name, words in table.items()}
+    for name, found in keys.items():  # a style's own name or word first, then one inside the phrase
+        if folded == _compact(name) or folded in found:
+            return name
+    for name, found in keys.items():
+        if any(k in folded for k in found):
             return name
     raise BriefError(f"unknown {what} {word!r}; use one of: {', '.join(table)} (Korean words work too)")
 
 
 class Composer:
-    def __init__(self, perfumery: Perfumery, lexicon: Lexicon) -> None:
+    def __init__(self, perfumery: Perfumery, lexicon: Lexicon, styles: StyleBook | None = None) -> None:
         self.perfumery = perfumery
         self.lexicon = lexicon
+        self.styles = styles or STYLE_BOOK
         self.parser = QueryParser(lexicon, None)
+        by_name = {m.name: m for m in perfumery.materials.materials}
+        problems = check_styles(self.styles, by_name)
+        if problems:
+            raise FragranceError("styles.yaml does not match the materials table: " + "; ".join(problems))
         # Per-material lookups every brief needs, computed once.
         self.note_keys = {m.name: frozenset(compact(n) for n in m.notes_for) for m in perfumery.materials.materials}
+        self.primary = {m.name: compact(m.notes_for[0]) for m in perfumery.materials.materials if m.notes_for}
         self._ceilings: dict[tuple[str, float], float] = {}
 
     # -- understanding the brief -----------------------------------------------------------
@@ -171,13 +266,40 @@ class Composer:
         notes: list[str] = []
         accords: list[str] = []
         for word in words:
-            parsed = self.parser.parse(word)
-            found = parsed.notes + [n for n in parsed.exclude_notes if n not in parsed.notes]
+            found, named_accords = self._note_of(word)
             notes += [n for n in found if n not in notes]
-            accords += [a for a in parsed.accords + parsed.exclude_accords if a not in accords]
-            if not found and not parsed.accords:
-                notes.append(self.lexicon.canonical_note(word))
+            accords += [a for a in named_accords if a not in accords]
         return notes, accords
+
+    def _note_of(self, word: str) -> tuple[list[str], list[str]]:
+        parsed = self.parser.parse(word)
+        found = parsed.notes + [n for n in parsed.exclude_notes if n not in parsed.notes]
+        accords = parsed.accords + [a for a in parsed.exclude_accords if a not in parsed.accords]
+        if not found and not accords:
+            found = [self.lexicon.canonical_note(word)]
+        return found, accords
+
+    def _dislikes(self, words: list[str]) -> tuple[list[str], frozenset[str], set[str]]:
+        """What the dislikes rule out: a named note and its close relatives only (oud: the
+        agarwood-type materials, never cedar or vetiver); a word naming only an accord
+        ("woody", "달콤한") rules out that material family."""
+        notes: list[str] = []
+        keys: set[str] = set()
+        families: set[str] = set()
+        for word in words:
+            found, accords = self._note_of(word)
+            if not found:
+                families |= {ACCORD_FAMILY[a] for a in accords if a in ACCORD_FAMILY}
+                continue
+            for note in found:
+                notes += [] if note in notes else [note]
+                keys.add(compact(note))
+                for relative in self.styles.relatives.get(compact(note), ()):
+                    if relative.startswith("family:"):
+                        families.add(relative.removeprefix("family:"))
+                    else:
+                        keys.add(compact(relative))
+        return notes, frozenset(keys), families
 
     def _rule_accords(self, kind: str, word: str | None) -> tuple[str | None, list[str]]:
         if not word:
@@ -193,6 +315,12 @@ class Composer:
             raise BriefError(f"unknown {kind} {word!r}; try one of: {known} (Korean words work too)")
         return names[0], list(self.lexicon.rules[kind][names[0]].accords)
 
+    def _korean_note(self, note: str, m: Material | None) -> str:
+        for name in (self.lexicon.korean("note", note), m.korean if m else ""):
+            if name and not _LATIN.search(name):
+                return name
+        return "노트"
+
     # -- composing -----------------------------------------------------------------------------
     def compose(self, brief: Brief) -> Composition:
         family = _pick(brief.fragrance_family, FAMILY_WORDS, "fragrance family", "floral") or "floral"
@@ -201,34 +329,36 @@ class Composer:
         mood, mood_accords = self._rule_accords("mood", brief.mood)
         dilution = concentration_dilution(brief.concentration)
         liked, liked_accords = self._notes(brief.liked_notes)
-        disliked, disliked_accords = self._notes(brief.disliked_notes)
+        disliked, disliked_keys, banned_families = self._dislikes(brief.disliked_notes)
         text = " ".join(
             str(x) for x in [brief.fragrance_family, brief.mood, brief.season, brief.intensity, *brief.liked_notes] if x
         )
         language = brief.language or ("ko" if is_korean(text) else "en")
+        style = self.styles.styles[family]
+        keep_out = self.styles.keep_out(style, season)
+        palette = {name for layer in LAYERS for name in style.palette[layer]}
+        signature_names = {name for group in style.signature for name in group.materials}
 
-        split, weights = STYLES[family]
-        weights = dict(weights)
+        split, weights = style.split, dict(style.weights)
         for accords, share in ((mood_accords, 1.0), (season_accords, 0.7), (liked_accords, 1.5)):
             for accord in accords:
                 if (fam := ACCORD_FAMILY.get(accord)) is not None:
                     weights[fam] = weights.get(fam, 0.0) + share / max(1, len(accords)) * 3
-        banned_families = {ACCORD_FAMILY[a] for a in disliked_accords if a in ACCORD_FAMILY}
         shift = {"light": 8.0, "moderate": 0.0, "strong": -8.0}[intensity]
         targets = dict(zip(LAYERS, (split[0] + shift, split[1], split[2] - shift), strict=True))
 
-        canonical = {compact(n) for n in disliked}
+        every = [m for m in self.perfumery.materials.materials if m.family != "solvent"]
         allowed = [
             m
-            for m in self.perfumery.materials.materials
-            if m.family != "solvent"
-            and m.family not in banned_families
-            and not canonical & self.note_keys[m.name]
+            for m in every
+            if m.family not in banned_families
+            and not disliked_keys & self.note_keys[m.name]
             and self._usable_max(m, dilution) > 0
         ]
-        # Free choices only where IFRA leaves room for a usual dose; a liked note may
-        # still be carried by a material the limits keep below its usual dose.
-        candidates = [m for m in allowed if self._usable_max(m, dilution) >= m.use_min_pct]
+        # Free choices only where IFRA leaves room for a usual dose and the style has room
+        # for the material; a liked note may still be carried by a material the limits keep
+        # below its usual dose, or one the style would otherwise keep out.
+        candidates = [m for m in allowed if m.name not in keep_out and self._usable_max(m, dilution) >= m.use_min_pct]
         liked_keys = {compact(n) for n in liked}
         inspired = {compact(n) for n in brief.inspiration_notes}
 
@@ -237,31 +367,55 @@ class Composer:
             return (
                 weights.get(m.family, 0.0)
                 + LAYER_AFFINITY[m.volatility].get(m.family, 0.0)
+                + (PALETTE_BONUS if m.name in palette else 0.0)
+                + (SIGNATURE_BONUS if m.name in signature_names else 0.0)
                 + 5.0 * len(notes & liked_keys)
                 + 1.5 * min(2, len(notes & inspired))
                 + (0.3 if m.natural else 0.0)
             )
 
+        def ranked(pool: list[Material]) -> list[Material]:
+            return sorted(pool, key=lambda m: (m.name in keep_out, -score(m), m.name))
+
         seed_text = json.dumps([asdict(brief), family, intensity, season, mood], sort_keys=True, ensure_ascii=False)
         rng = random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:12], 16))
         chosen: dict[str, list[Material]] = {layer: [] for layer in LAYERS}
-        reasons: dict[str, str] = {}
-        omitted: list[str] = []
+        liked_by: dict[str, list[str]] = {}  # material -> the liked notes it was chosen for
+        roles: dict[str, Signature] = {}  # material -> the signature group it fills
+        omitted: list[dict[str, str]] = []
         for note in liked:  # every liked note gets its best material, whatever the layer
+            key = compact(note)
+            # The material the note is first of all (agarwood for oud, not cypriol), then the
+            # one the style has room for, then the best-scored.
             carriers = sorted(
-                (m for m in allowed if compact(note) in self.note_keys[m.name]),
-                key=lambda m: (-score(m), m.name),
+                (m for m in allowed if key in self.note_keys[m.name]),
+                key=lambda m: (self.primary.get(m.name) != key, m.name in keep_out, -score(m), m.name),
             )
             if not carriers:
-                omitted.append(note)
-            elif carriers[0] not in chosen[carriers[0].volatility]:
-                chosen[carriers[0].volatility].append(carriers[0])
-                reasons[carriers[0].name] = self.lexicon.korean("note", note) if language == "ko" else note
+                omitted.append({"note": note, "reason": self._omission(note, key, disliked_keys, dilution, language)})
+                continue
+            best = carriers[0]
+            if best not in chosen[best.volatility]:
+                chosen[best.volatility].append(best)
+            liked_by.setdefault(best.name, []).append(note)
+        missing: list[dict[str, str]] = []
+        for group in style.signature:  # one material of each signature group
+            members = set(group.materials)
+            present = [m for layer in LAYERS for m in chosen[layer] if m.name in members]
+            if present:
+                roles.setdefault(present[0].name, group)
+                continue
+            usable = [m for m in allowed if m.name in members]
+            pool = ranked([m for m in usable if self._usable_max(m, dilution) >= m.use_min_pct] or usable)
+            if not pool:
+                missing.append(self._missing_signature(group, disliked_keys, banned_families, language))
+                continue
+            top = pool[: 3 if brief.seed else 1]
+            pick = top[0] if len(top) == 1 else rng.choices(top, weights=[score(m) ** 2 + 0.01 for m in top])[0]
+            chosen[pick.volatility].append(pick)
+            roles[pick.name] = group
         for layer, count in zip(LAYERS, COUNTS[intensity], strict=True):
-            pool = sorted(
-                (m for m in candidates if m.volatility == layer and m not in chosen[layer]),
-                key=lambda m: (-score(m), m.name),
-            )
+            pool = ranked([m for m in candidates if m.volatility == layer and m not in chosen[layer]])
             used_notes = {n for m in chosen[layer] for n in self.note_keys[m.name]}
             while len(chosen[layer]) < count and pool:
                 fresh = [m for m in pool if not self.note_keys[m.name] & used_notes] or pool
@@ -272,7 +426,18 @@ class Composer:
                 used_notes |= self.note_keys[pick.name]
             # A layer whose materials cannot take its share at their usual levels gets a
             # blender that can (Hedione, Iso E Super, Galaxolide ...), as a perfumer would.
-            blenders = [m for m in pool if self._usable_max(m, dilution) >= BLENDER_MIN_CAPACITY]
+            # The style's own materials first, then its families, then anything; never a
+            # second material for a note the layer already has when another will do.
+            blenders = sorted(
+                (m for m in pool if self._usable_max(m, dilution) >= BLENDER_MIN_CAPACITY),
+                key=lambda m: (
+                    m.name not in palette,
+                    weights.get(m.family, 0.0) <= 0,
+                    bool(self.note_keys[m.name] & used_notes),
+                    -score(m),
+                    m.name,
+                ),
+            )
             while blenders and sum(self._usable_max(m, dilution) for m in chosen[layer]) < targets[layer]:
                 chosen[layer].append(blenders.pop(0))
 
@@ -294,8 +459,12 @@ class Composer:
         formula.ingredients.sort(
             key=lambda i: (order.get(by_name[i.name].volatility, 3) if i.name in by_name else 3, -i.pct)
         )
-        ingredients = [self._explain(by_name.get(i.name), i, family, reasons, language) for i in formula.ingredients]
-        name, description = self._name(family, mood, season, intensity, brief, formula, by_name, language)
+        ingredients = [
+            self._explain(by_name.get(i.name), i, style, liked_by, roles, keep_out, language, self._korean_note)
+            for i in formula.ingredients
+        ]
+        name, description = self._name(style, mood, season, intensity, brief, formula, by_name, language)
+        kept = {i.name for i in formula.ingredients}
         return Composition(
             name=name,
             description=description,
@@ -315,7 +484,61 @@ class Composer:
             ingredients=ingredients,
             validation=report.to_dict(),
             omitted_notes=omitted,
+            style={
+                "name": family,
+                "label": style.text(style.label, language),
+                "signature": [
+                    {
+                        "role": style.text(group.role, language),
+                        "materials": [n for n, g in roles.items() if g is group and n in kept],
+                    }
+                    for group in style.signature
+                ],
+                "signature_missing": missing,
+                "kept_out": sorted(keep_out),
+            },
         )
+
+    def _omission(self, note: str, key: str, disliked: frozenset[str], dilution: float, language: str) -> str:
+        """Why no material carries a liked note, in the brief's language."""
+        carriers = [m for m in self.perfumery.materials.materials if key in self.note_keys[m.name]]
+        ko = language == "ko"
+        shown = self._korean_note(note, carriers[0] if carriers else None) if ko else note
+        if not carriers:
+            return (
+                f"{shown}: 이 노트를 내는 재료가 재료표에 아직 없습니다"
+                if ko
+                else f"{note}: no material in the materials table carries this note yet"
+            )
+        if all(self.note_keys[m.name] & disliked for m in carriers):
+            return (
+                f"{shown}: 이 노트를 내는 재료가 모두 싫어하신 노트와 겹칩니다"
+                if ko
+                else f"{note}: every material carrying it also carries a note you asked to avoid"
+            )
+        if all(self._usable_max(m, dilution) <= 0 for m in carriers):
+            return (
+                f"{shown}: 이 노트를 내는 재료가 모두 국제향료협회 기준이나 유럽 규정으로 금지되어 있습니다"
+                if ko
+                else f"{note}: every material carrying it is prohibited by IFRA or EU rules"
+            )
+        return (
+            f"{shown}: 이 노트를 내는 재료가 싫어하신 계열에 속합니다"
+            if ko
+            else f"{note}: the materials carrying it belong to a family you asked to avoid"
+        )
+
+    @staticmethod
+    def _missing_signature(
+        group: Signature, disliked: frozenset[str], families: set[str], language: str
+    ) -> dict[str, str]:
+        role = group.role.get(language) or group.role["en"]
+        reason = (
+            "싫어하신 노트나 규정 때문에 쓸 수 있는 재료가 없습니다"
+            if language == "ko"
+            else "no material of this group is left after your dislikes and the IFRA/EU limits"
+        )
+        return {"role": role, "reason": reason}
 
     def _usable_max(self, m: Material, dilution: float) -> float:
         """The most of `m` a concentrate may hold: its usual maximum, under every IFRA limit."""
@@ -381,7 +604,14 @@ class Composer:
 
     @staticmethod
     def _explain(
-        m: Material | None, ingredient: Ingredient, family: str, reasons: dict[str, str], language: str
+        m: Material | None,
+        ingredient: Ingredient,
+        style: Style,
+        liked_by: dict[str, list[str]],
+        roles: dict[str, Signature],
+        keep_out: frozenset[str],
+        language: str,
+        korean_note: Any = None,
     ) -> dict[str, Any]:
         if m is None:  # the diluent a correction may add
             why = (
@@ -391,28 +621,39 @@ class Composer:
             )
             return {"name": ingredient.name, "pct": ingredient.pct, "layer": None, "family": "solvent", "why": why}
         layer = m.volatility
+        group = roles.get(m.name)
+        role = style.text(group.role if group else style.roles[layer], language)
+        notes = liked_by.get(m.name, [])
         if language == "ko":
-            role = {"top": "첫인상을 여는", "heart": "향의 중심을 이루는", "base": "잔향을 오래 붙잡는"}[layer]
-            why = f"{KO[layer]}: {KO.get(m.family, m.family)} 계열로 {role} 재료"
-            if m.name in reasons:
-                why += f" (요청하신 {reasons[m.name]})"
+            role = role + " 역할" if role.endswith("는") else role
+            why = f"{KO[layer]}: {role}"
+            if group is None:
+                why += f" ({KO.get(m.family, '')} 계열)" if KO.get(m.family) else ""
+            if notes:
+                shown = ", ".join(korean_note(n, m) if korean_note else n for n in notes)
+                why = f"{KO[layer]}: 요청하신 {shown}{_object_particle(shown)} 담은 재료로, {role}"
+                if m.name in keep_out:
+                    why += f". {style.label['ko']}에는 보통 쓰지 않지만 요청하셔서 넣었습니다"
         else:
-            role = {"top": "opens the scent", "heart": "carries the heart", "base": "anchors the dry-down"}[layer]
-            why = f"{layer} note: a {m.family} material ({', '.join(m.descriptors[:2])}) that {role}"
-            if m.name in reasons:
-                why += f"; you asked for {reasons[m.name].lower()}"
+            descriptors = ", ".join(m.descriptors[:2])
+            why = f"{layer} note: {role}" + (f" ({descriptors})" if descriptors else "")
+            if notes:
+                why = f"{layer} note: carries the {' and '.join(n.lower() for n in notes)} you asked for; {role}"
+                if m.name in keep_out:
+                    why += f" (not usual in a {style.label['en']}, kept because you asked)"
         return {
             "name": m.name,
             "korean_name": m.korean,
             "pct": ingredient.pct,
             "layer": layer,
             "family": m.family,
+            "role": "signature" if group else ("liked" if notes else "palette"),
             "why": why,
         }
 
     @staticmethod
     def _name(
-        family: str,
+        style: Style,
         mood: str | None,
         season: str | None,
         intensity: str,
@@ -430,20 +671,154 @@ class Composer:
             return out[:2]
 
         variant = f" No. {brief.seed}" if brief.seed else ""
+        label = style.text(style.label, language)
         if language == "ko":
             mood_ko = brief.mood or ""
             head = f"{KO[season]}의 " if season else ""
-            name = f"{head}{mood_ko} {KO[family]}".replace("  ", " ").strip() + variant
+            name = f"{head}{mood_ko} {label}".replace("  ", " ").strip() + variant
             description = (
-                f"{KO[intensity]} {KO[family]} {brief.concentration}. "
+                f"{KO[intensity]} {label} {brief.concentration}. "
                 f"{', '.join(notes('top'))}(으)로 시작해 {', '.join(notes('heart'))}의 중심을 지나 "
                 f"{', '.join(notes('base'))}의 잔향으로 마무리됩니다."
             )
         else:
-            parts = [p.title() for p in (mood, season) if p] + [family.title()]
+            parts = [p.title() for p in (mood, season) if p] + [label.title()]
             name = " ".join(parts) + variant
             description = (
-                f"A {intensity} {family} {brief.concentration}: it opens on {' and '.join(notes('top'))}, "
+                f"A {intensity} {label} {brief.concentration}: it opens on {' and '.join(notes('top'))}, "
                 f"turns to {' and '.join(notes('heart'))} at heart and settles on {' and '.join(notes('base'))}."
             )
         return name, description
+
+
+# -- evaluation (`fragrance-ai eval compose`) ------------------------------------------------
+DEFAULT_COMPOSE_EVAL = Path(__file__).resolve().parent / "data" / "eval_compose.jsonl"
+BRIEF_FIELDS = (
+    "fragrance_family",
+    "mood",
+    "intensity",
+    "season",
+    "liked_notes",
+    "disliked_notes",
+    "concentration",
+    "seed",
+)
+
+
+def load_compose_eval(path: Path) -> list[dict[str, Any]]:
+    """Briefs with a perfumer's expectations, one JSON object a line:
+    {"id", "lang", "style", "brief": {...}, "expect": {"any_of", "none_of", "notes_kept", "notes_excluded", "why"}}."""
+    items = []
+    for number, row in read_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("brief"), dict):
+            raise FragranceError(f"{path}: line {number}: needs a JSON object with a brief object.")
+        expect = row.get("expect") or {}
+        if not isinstance(expect, dict):
+            raise FragranceError(f"{path}: line {number}: expect must be an object.")
+        for key in ("any_of", "none_of", "notes_kept", "notes_excluded"):
+            value = expect.get(key, [])
+            groups = value if key == "any_of" else [value]
+            if not isinstance(value, list) or not all(
+                isinstance(g, list) and all(isinstance(x, str) for x in g) for g in groups
+            ):
+                shape = "a list of lists of names" if key == "any_of" else "a list of names"
+                raise FragranceError(f"{path}: line {number}: expect.{key} must be {shape}.")
+        items.append({**row, "id": str(row.get("id", number)), "line": number, "expect": expect})
+    if not items:
+        raise FragranceError(f"{path}: no briefs.")
+    return items
+
+
+def _share(passed: int, total: int) -> dict[str, Any]:
+    return {"briefs": total, "met": passed, "share": round(passed / total, 3) if total else 0.0}
+
+
+def evaluate_compose(composer: Composer, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The share of briefs meeting every expectation (and composed compliant), per style and
+    per language, with what each miss lacked."""
+    db = composer.perfumery.materials
+    tally: dict[str, dict[str, list[int]]] = {"style": {}, "language": {}}
+    misses = []
+    passed = 0
+    for item in items:
+        language = str(item.get("lang") or "en")
+        fields = {k: item["brief"][k] for k in BRIEF_FIELDS if item["brief"].get(k) is not None}
+        brief = Brief(**fields, language=language)
+        problems: list[str] = []
+        style = str(item.get("style") or item["brief"].get("fragrance_family") or "?")
+        try:
+            comp = composer.compose(brief)
+        except FormulaError as exc:
+            problems.append(f"brief refused: {exc}")
+        else:
+            problems = _check_expectations(composer, db, comp, item["expect"])
+        ok = not problems
+        passed += ok
+        for kind, key in (("style", style), ("language", language)):
+            counts = tally[kind].setdefault(key, [0, 0])
+            counts[0] += ok
+            counts[1] += 1
+        if not ok:
+            misses.append({"id": item["id"], "style": style, "lang": language, "problems": problems})
+    return {
+        "overall": _share(passed, len(items)),
+        "by_style": {k: _share(*v) for k, v in sorted(tally["style"].items())},
+        "by_language": {k: _share(*v) for k, v in sorted(tally["language"].items())},
+        "misses": misses,
+    }
+
+
+def _check_expectations(composer: Composer, db: Any, comp: Composition, expect: dict[str, Any]) -> list[str]:
+    problems = []
+    present = {i.name for i in comp.formula.ingredients}
+
+    def canonical(name: str) -> str | None:
+        m = db.resolve(name)
+        if m is None:
+            problems.append(f"the expectation names an unknown material {name!r}")
+        return m.name if m is not None else None
+
+    def carriers(note: str) -> list[str]:
+        found, accords = composer._note_of(note)
+        keys = {compact(n) for n in found}
+        families = {ACCORD_FAMILY[a] for a in accords if a in ACCORD_FAMILY} if not found else set()
+        out = []
+        for name in sorted(present):
+            m = db.resolve(name)
+            if m is not None and (composer.note_keys.get(m.name, frozenset()) & keys or m.family in families):
+                out.append(name)
+        return out
+
+    if not comp.validation.get("compliant"):
+        problems.append("the formula is not compliant")
+    for group in expect.get("any_of", []):
+        names = {c for c in map(canonical, group) if c}
+        if names and not names & present:
+            problems.append(f"none of {', '.join(sorted(names))}")
+    for name in expect.get("none_of", []):
+        c = canonical(name)
+        if c in present:
+            problems.append(f"{c} should not be there")
+    for note in expect.get("notes_kept", []):
+        if not carriers(note):
+            omitted = [o["reason"] for o in comp.omitted_notes if compact(o["note"]) == compact(note)]
+            problems.append(f"no material carries {note}" + (f" ({omitted[0]})" if omitted else ""))
+    for note in expect.get("notes_excluded", []):
+        if found := carriers(note):
+            problems.append(f"{note} is carried by {', '.join(found)}")
+    return problems
+
+
+def format_compose_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"Every expectation met: {report['overall']['share']:.3f} "
+        f"({report['overall']['met']}/{report['overall']['briefs']} briefs)",
+        "per style:",
+    ]
+    lines += [f"  {k:<16} {v['share']:.3f}  ({v['met']}/{v['briefs']})" for k, v in report["by_style"].items()]
+    lines.append("per language:")
+    lines += [f"  {k:<16} {v['share']:.3f}  ({v['met']}/{v['briefs']})" for k, v in report["by_language"].items()]
+    if report["misses"]:
+        lines.append("misses:")
+        lines += [f"- {m['id']} ({m['style']}, {m['lang']}): {'; '.join(m['problems'])}" for m in report["misses"]]
+    return "\n".join(lines)
