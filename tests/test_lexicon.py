@@ -220,3 +220,86 @@ def test_every_starter_perfume_but_one_has_a_korean_name(lexicon: Lexicon) -> No
         r["perfume"] for r in rows if lexicon.perfume_key(r["brand"], r["perfume"]) not in lexicon.perfume_aliases
     ]
     assert missing == ["Warm Cotton"]  # the 38k row of that name is a later, different perfume
+
+
+# -- transliteration of Hangul loanwords ------------------------------------------------------------
+from tools.search.transliterate import Transliterator, english_key, hangul_key  # noqa: E402
+
+CATALOG_WORDS = {
+    "Vetiver": 2000,
+    "Tonka Bean": 1500,
+    "Osmanthus": 300,
+    "Labdanum": 900,
+    "Styrax": 80,
+    "Galbanum": 700,
+    "Petitgrain": 600,
+    "Cyclamen": 500,
+    "Patchouli": 3000,
+    "Saffron": 800,
+    "Bread": 10,
+    "Juniper": 200,
+    "Cedar": 3000,
+    "aromatic": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("hangul", "english"),
+    [
+        ("베티버", "vetiver"),
+        ("통카", "tonka"),
+        ("오스만투스", "osmanthus"),
+        ("라브다넘", "labdanum"),
+        ("스티락스", "styrax"),
+        ("갈바넘", "galbanum"),
+        ("시클라멘", "cyclamen"),
+    ],
+)
+def test_loanword_and_source_share_a_key(hangul: str, english: str) -> None:
+    assert hangul_key(hangul) == english_key(english)
+
+
+@pytest.fixture(scope="module")
+def transliterator() -> Transliterator:
+    return Transliterator(CATALOG_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("hangul", "word"),
+    [
+        ("베티버", "Vetiver"),
+        ("통카", "Tonka Bean"),  # a two-word name by its distinctive word
+        ("오스만투스", "Osmanthus"),
+        ("라브다넘", "Labdanum"),
+        ("라브다늄", "Labdanum"),  # another spelling
+        ("파촐리", "Patchouli"),
+        ("페티그레인", "Petitgrain"),
+        ("아로마틱", "aromatic"),
+    ],
+)
+def test_loanwords_find_their_catalog_word(transliterator: Transliterator, hangul: str, word: str) -> None:
+    found = transliterator.lookup(hangul)
+    assert found is not None and found[0] == word
+
+
+@pytest.mark.parametrize(
+    "word", ["배려", "감성", "차분한", "추천", "가성비", "브랜드", "시원한", "달콤한", "남자친구", "선물용", "어울리는"]
+)
+def test_native_words_find_nothing(transliterator: Transliterator, word: str) -> None:
+    assert transliterator.lookup(word) is None
+
+
+# -- whole words -----------------------------------------------------------------------------------
+def test_whole_words_name_lexicon_notes_and_accords(lexicon: Lexicon) -> None:
+    notes, accords = set(lexicon.note_aliases.values()), set(lexicon.accord_aliases.values())
+    assert lexicon.whole_words["배"][0].value == "Pear"
+    assert lexicon.whole_words["우드"][0].value == "Oud"
+    assert lexicon.whole_words["밤"][1] is True  # strict: 밤 alone is the night
+    for surface, (term, _) in lexicon.whole_words.items():
+        assert HANGUL_ONLY.match(surface)
+        assert term.value in (notes if term.kind == "note" else accords)
+
+
+def test_woody_words_are_not_oud(lexicon: Lexicon) -> None:
+    assert lexicon.accord_aliases[key("우디")] == "woody"
+    assert key("우드") not in lexicon.accord_aliases  # 우드 is a whole word: oud

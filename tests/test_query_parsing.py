@@ -98,7 +98,8 @@ def test_long_longevity(parser: QueryParser, lexicon: Lexicon, query: str) -> No
     ("query", "labels"),
     [
         ("은은한 향수", {"intimate", "moderate"}),
-        ("a subtle skin scent", {"intimate", "moderate"}),
+        ("a subtle scent", {"intimate", "moderate"}),
+        ("a subtle skin scent", {"intimate"}),  # a skin scent is intimate
         ("strong projection", {"strong", "enormous"}),
         ("확산력 좋은 향수", {"strong", "enormous"}),
         ("a perfume that isn't too strong", {"intimate", "moderate"}),  # negated strong -> soft
@@ -265,3 +266,239 @@ def test_language_detection(parser: QueryParser, query: str, language: str) -> N
 
 def test_parser_without_a_catalog_uses_lexicon_brands(lexicon: Lexicon) -> None:
     assert QueryParser(lexicon).parse("샤넬 향수").brands == ["Chanel"]
+
+
+# -- everyday one-syllable names: whole words only ----------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        ("배 향수 있어요?", "Pear"),
+        ("배향수 찾는 중", "Pear"),
+        ("배랑 프리지아 조합", "Pear"),
+        ("달달한 배가 느껴지는 향", "Pear"),
+        ("차 향이 은은하게 나는 거", "Tea"),
+        ("차를 좋아하는 사람한테 줄 향수", "Tea"),
+        ("꿀이 들어간 향수", "Honey"),
+        ("쑥 냄새 나는 향수", "Artemisia"),
+        ("귤 향 가득한 향수", "Mandarin Orange"),
+        ("밤 향수 있나요", "Chestnut"),
+        ("감 향이 나는 향수", "Persimmon"),
+        ("솔 냄새 나는 숲 향", "Pine"),
+        ("리치 향 나는 향수", "Litchi"),
+        ("녹차 향수", "Green Tea"),
+        ("홍차향 나는 거", "Black Tea"),
+    ],
+)
+def test_everyday_korean_note_as_a_whole_word(parser: QueryParser, query: str, note: str) -> None:
+    assert note in parse(parser, query).notes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "배려심 있는 사람에게 어울리는 향",
+        "차분한 분위기의 향수",
+        "감성적인 향수 추천",
+        "밤새 남아 있는 향",
+        "밤에 뿌릴 향수",  # night, not chestnut
+        "감이 좋은 향수",  # strict: 감 alone is a feeling
+        "쑥스러운 고백 선물",
+        "차 안에서 뿌릴 향수",
+        "꿀팁 좀 알려주세요",
+        "리치한 느낌의 향수",  # rich, not lychee
+    ],
+)
+def test_one_syllable_note_never_inside_another_word(parser: QueryParser, query: str) -> None:
+    parsed = parse(parser, query)
+    assert not {"Pear", "Tea", "Persimmon", "Chestnut", "Artemisia", "Honey", "Litchi"} & set(parsed.notes)
+
+
+def test_whole_word_note_can_be_excluded(parser: QueryParser) -> None:
+    parsed = parse(parser, "배는 빼고 상큼한 향수")
+    assert parsed.exclude_notes == ["Pear"]
+    assert "Pear" not in parsed.notes
+
+
+# -- 우드 is oud; 우디 / 나무 are woody ---------------------------------------------------------
+@pytest.mark.parametrize("query", ["우드 향수 추천", "톰포드 오드 우드 같은 거", "우드향 진한 거", "우드랑 장미 조합"])
+def test_korean_wood_word_means_oud(parser: QueryParser, query: str) -> None:
+    parsed = parse(parser, query)
+    assert "Oud" in parsed.notes
+    assert "woody" not in parsed.accords
+
+
+@pytest.mark.parametrize("query", ["우디한 향수", "나무 향 나는 향수", "나무 냄새", "우디 계열"])
+def test_woody_words_mean_the_woody_accord(parser: QueryParser, query: str) -> None:
+    parsed = parse(parser, query)
+    assert parsed.accords == ["woody"]
+    assert "Oud" not in parsed.notes
+
+
+@pytest.mark.parametrize(("query", "note"), [("샌달우드 향수", "Sandalwood"), ("시더우드 들어간", "Cedar")])
+def test_woods_ending_in_wood_are_not_oud(parser: QueryParser, query: str, note: str) -> None:
+    parsed = parse(parser, query)
+    assert parsed.notes == [note]
+
+
+def test_unknown_compound_wood_reads_woody(parser: QueryParser) -> None:
+    parsed = parse(parser, "블론드우드 향")
+    assert "Oud" not in parsed.notes
+    assert "woody" in parsed.accords
+
+
+# -- intensifiers keep the longevity / sillage reading --------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "field", "label"),
+    [
+        ("지속력 엄청 좋은 향수", "longevity", "long lasting"),
+        ("진짜 오래가는 향", "longevity", "long lasting"),
+        ("지속력이 완전 좋은 거", "longevity", "long lasting"),
+        ("오래가고 은은한 향", "longevity", "long lasting"),
+        ("확산력 진짜 좋은 향수", "sillage", "strong"),
+        ("발향력 너무 좋은 거", "sillage", "strong"),
+        ("완전 은은한 향수", "sillage", "moderate"),
+        ("엄청 진한 장미 향", "sillage", "strong"),
+        ("something that lasts really long", "longevity", "long lasting"),
+        ("super long lasting vanilla", "longevity", "long lasting"),
+        ("really strong projection please", "sillage", "strong"),
+        ("the longest lasting one you have", "longevity", "long lasting"),
+    ],
+)
+def test_intensifier_keeps_longevity_and_sillage(parser: QueryParser, query: str, field: str, label: str) -> None:
+    assert label in getattr(parse(parser, query), field)
+
+
+@pytest.mark.parametrize("query", ["바닐라는 너무 싫어", "바닐라는 진짜 싫어요"])
+def test_intensified_dislike_still_excludes(parser: QueryParser, query: str) -> None:
+    assert parse(parser, query).exclude_notes == ["Vanilla"]
+
+
+@pytest.mark.parametrize(("query", "labels"), [("a skin scent please", ["intimate"]), ("살냄새 같은 향", ["intimate"])])
+def test_skin_scent_is_intimate(parser: QueryParser, query: str, labels: list[str]) -> None:
+    assert parse(parser, query).sillage == labels
+
+
+# -- mood words are not brand filters ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    [
+        "clean perfume for summer",
+        "a clean fresh scent for the office",
+        "Clean scents for the gym",  # a capital opening the sentence says nothing
+        "something clean and soapy",
+        "Fresh scents for spring",
+        "I guess something floral? it's for my aunt",
+        "a cozy nest of vanilla and amber",
+    ],
+)
+def test_mood_words_are_not_brands(parser: QueryParser, query: str) -> None:
+    assert parse(parser, query).brands == []
+
+
+@pytest.mark.parametrize(
+    "query", ["perfumes by Clean", "I really like Clean perfumes", "Clean Reserve", "do you have Clean?"]
+)
+def test_mood_word_brand_when_clearly_meant(parser: QueryParser, catalog_brands: set[str], query: str) -> None:
+    if "Clean" not in catalog_brands:
+        pytest.skip("the starter catalog does not carry Clean")
+    assert parse(parser, query).brands == ["Clean"]
+
+
+def test_clean_is_still_the_clean_mood(parser: QueryParser) -> None:
+    assert "clean" in parse(parser, "clean perfume for summer").moods
+
+
+# -- a brand named as a reference is not a filter -----------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    [
+        "something in the Chanel style with lime",
+        "lime cologne, like a classic Chanel but not necessarily Chanel",
+        "a cheaper alternative to Chanel, powdery iris",
+        "샤넬 같은 파우더리한 향수",
+        "샤넬 느낌 나는 향수",
+    ],
+)
+def test_reference_brand_is_not_a_filter(parser: QueryParser, query: str) -> None:
+    assert parse(parser, query).brands == []
+
+
+@pytest.mark.parametrize("query", ["샤넬 향수 추천", "I'd like a Chanel perfume", "chanel perfume with iris"])
+def test_named_brand_is_still_a_filter(parser: QueryParser, query: str) -> None:
+    assert parse(parser, query).brands == ["Chanel"]
+
+
+# -- Korean exclusion after an adjective and a noun ------------------------------------------------
+@pytest.mark.parametrize("query", ["스모키한 거 싫고 상쾌한 향", "스모키한 건 빼고", "스모키한 느낌은 별로"])
+def test_korean_exclusion_after_adjective_and_noun(parser: QueryParser, query: str) -> None:
+    assert "smoky" in parse(parser, query).exclude_accords
+
+
+# -- decades as bounds ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "year_min", "year_max"),
+    [
+        ("90년대 이전에 나온 향수", None, 1989),
+        ("2000년대 이후 향수", 2000, None),
+        ("80년대 향수", 1980, 1989),
+        ("something from before the 90s", None, 1989),
+        ("80s or earlier classics", None, 1989),
+    ],
+)
+def test_decade_bounds(parser: QueryParser, query: str, year_min: int | None, year_max: int | None) -> None:
+    parsed = parse(parser, query)
+    assert (parsed.year_min, parsed.year_max) == (year_min, year_max)
+
+
+# -- words the lexicon does not know: transliteration to the catalog's vocabulary ------------------
+@pytest.fixture(scope="module")
+def catalog_parser(lexicon: Lexicon, catalog_brands: set[str]) -> QueryParser:
+    """A catalog carrying materials the lexicon has no Korean name for."""
+    notes = {"Mastic": 25, "Nutmeg": 800, "Labdanum": 900, "Guaiac Wood": 300, "Cypress": 400, "Rose": 5000}
+    return QueryParser(lexicon, catalog_brands, notes, ["woody", "aromatic"])
+
+
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        ("마스틱 들어간 향수", "Mastic"),
+        ("너트맥이 들어간 우디 향", "Nutmeg"),  # the lexicon says 육두구
+        ("라브다늄 향수 있어요?", "Labdanum"),  # the lexicon spells it 라브다넘
+        ("구아이악 향", "Guaiac Wood"),
+    ],
+)
+def test_unknown_loanword_reaches_the_catalog_note(catalog_parser: QueryParser, query: str, note: str) -> None:
+    assert note in catalog_parser.parse(query).notes
+
+
+def test_unknown_loanword_can_be_excluded(catalog_parser: QueryParser) -> None:
+    parsed = catalog_parser.parse("마스틱은 빼고 우디한 향")
+    assert parsed.exclude_notes == ["Mastic"]
+    assert parsed.accords == ["woody"]
+
+
+@pytest.mark.parametrize("query", ["배려심 깊은 남자친구 선물", "그리운 느낌의 향수", "어울리는 향수 추천해 주세요"])
+def test_native_words_are_not_transliterated(catalog_parser: QueryParser, query: str) -> None:
+    parsed, unknown = catalog_parser.understand(query)
+    assert not parsed.notes
+    assert all(found is None for _, found in unknown)
+
+
+def test_understand_reports_unknown_hangul(catalog_parser: QueryParser) -> None:
+    _, unknown = catalog_parser.understand("마스틱이랑 장미 들어간 향수")
+    assert ("마스틱", "Mastic") in unknown
+    assert all(word != "장미" for word, _ in unknown)  # the lexicon knows it
+
+
+def test_english_catalog_note_without_lexicon_entry(lexicon: Lexicon, catalog_brands: set[str]) -> None:
+    parser = QueryParser(lexicon, catalog_brands, {"Mastic": 30, "Rose": 5000})
+    assert parser.parse("mastic and rose").notes == ["Mastic", "Rose"]
+
+
+@pytest.mark.parametrize(
+    ("query", "mood"), [("시프레 향수", "chypre"), ("a classic chypre", "chypre"), ("푸제르 계열", "fougere")]
+)
+def test_perfume_families_are_understood(parser: QueryParser, query: str, mood: str) -> None:
+    parsed = parse(parser, query)
+    assert mood in parsed.moods
+    assert parsed.notes == []  # 시프레 is not cypress

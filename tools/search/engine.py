@@ -266,7 +266,12 @@ class SearchEngine:
         self.lexicon = lexicon
         self._vectorstore = vectorstore
         self._open_vectorstore: Callable[[], Any] | None = None
-        self.parser = QueryParser(lexicon, set(index.brands))
+        self.parser = QueryParser(
+            lexicon,
+            set(index.brands),
+            {note: len(rows) for note, rows in index.notes.items()},
+            index.accord_weight,
+        )
         self.batcher = QueryEmbeddingBatcher(embedder, cache_size=cache_size)
         # Where artifacts built from this catalog are kept (FRAGRANCE_HOME/models), when loaded from one.
         self.models_dir: Path | None = None

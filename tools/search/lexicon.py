@@ -51,6 +51,8 @@ class Lexicon:
     rules: dict[str, dict[str, Rule]] = field(default_factory=dict)  # season|mood|occasion
     labels: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     terms: list[Term] = field(default_factory=list)
+    # Short Korean names matched only as whole words (배, 차, 우드): surface -> (term, strict).
+    whole_words: dict[str, tuple[Term, bool]] = field(default_factory=dict)
     negation_before: tuple[str, ...] = ()
     negation_after: tuple[str, ...] = ()
     _note_cache: dict[str, str] = field(default_factory=dict)
@@ -147,6 +149,15 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
             lex.perfume_aliases[lex.perfume_key(brand, name)] = [str(a) for a in aliases or []]
     for alias, brand in lex.brand_aliases.items():
         lex.brand_spellings.setdefault(brand, {compact(brand)}).add(compact(alias))
+    notes, accords = set(lex.note_aliases.values()), set(lex.accord_aliases.values())
+    for tier in ("loose", "strict"):
+        for surface, value in ((rules.get("whole_words") or {}).get(tier) or {}).items():
+            value = str(value)
+            if value not in notes and value not in accords:
+                raise ValueError(f"rules.yaml whole_words: {surface}: {value} is neither a note nor an accord")
+            whole_kind: TermKind = "note" if value in notes else "accord"
+            lex.whole_words[str(surface)] = (Term(str(surface), whole_kind, value), tier == "strict")
+            lex.korean_names.setdefault((whole_kind, value), str(surface))
     exclusion = rules.get("exclusion") or {}
     lex.negation_before = tuple(_words({"words": exclusion.get("before") or {}}))
     lex.negation_after = tuple(_words({"words": exclusion.get("after") or {}}))

@@ -10,11 +10,13 @@ named accords and season/mood/occasion words become preferences (see `engine`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tools.search.lexicon import Lexicon, Term
 from tools.search.text import compact, fold, is_korean, trie_pattern
+from tools.search.transliterate import Transliterator
 
 NEGATABLE = {"note", "accord", "sillage", "longevity"}
 # English words that end the scope of a preceding "without"/"no".
@@ -27,10 +29,57 @@ _KO_CONNECTOR = re.compile(
     r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도)?\s*[,/·]?\s*$"
 )
 _KO_CUE_PREFIX = (
-    r"^\s*(?:향|노트|냄새|향기|계열|느낌|성분)?\s*(?:이|가|은|는|을|를|도|만|이나|나)?\s*"
+    r"^\s*(?:한|하는|인|스러운|스런|적인)?\s*"  # "스모키한 거 싫고": an adjective, then a noun
+    r"(?:향|노트|냄새|향기|계열|느낌|성분|거|것|건|걸|게|종류|쪽)?\s*(?:이|가|은|는|을|를|도|만|이나|나)?\s*"
     r"(?:(?:너무|좀|별로|절대|전혀|많이|진짜|정말|아예|꼭)\s*)?"
 )
 _KO_NOT_SWEET = re.compile(r"(?:달|달달하|달콤하|스윗하)지\s*않|안\s*달(?:고|달한|콤한|은|아요)|덜\s*달")
+# Intensifiers before a longevity or sillage phrase ("지속력 엄청 좋은", "lasts really long") are
+# dropped before matching, unless they begin a lexicon phrase themselves ("엄청 오래", "너무 센").
+_INTENSIFIER = re.compile(
+    r"(?<![\w\uac00-\ud7a3])(?:엄청나게|엄청|진짜|정말|완전|너무|매우|아주|되게|굉장히|꽤|겁나|넘|really|super|very|"
+    r"extremely|incredibly|insanely|seriously|truly|ultra)\s+"
+)
+# What may follow a whole word (배, 차, 우드): 향/향수/냄새/노트, then a particle.
+_WHOLE_SUFFIX = r"(?P<suffix>\s?(?:향수|향기|향|냄새|내음|노트))?"
+_PARTICLES = r"(?:이랑|으로|하고|이나|이든|처럼|랑|이|가|은|는|을|를|의|로|와|과|도|만|나)"
+# Hangul words left over after the lexicon: particles and 향/향수 endings come off before
+# the transliteration path looks at them ("베티버가" -> 베티버, "스모키한" -> 스모키).
+_LEFTOVER_SUFFIX = re.compile(
+    r"(?:\s?(?:향수|향기|향|냄새|노트|계열|느낌|하고|하게|한데|해서|한|스러운|스런|같은))?" + _PARTICLES + "?$"
+)
+# Verb and adjective endings: a word ending so is Korean, not a loanword (그리운, 어울리는).
+_NATIVE_ENDING = re.compile(r"(?:운|은|는|된|던|을|게|고|서|요|죠|다|지|데|니까|면|며|려|자|께|에|야|네|세|까)$")
+# Everyday query words that are never a material name.
+_KO_STOPWORDS = frozenset(
+    """향수 추천 추천해 추천해줘 추천해주세요 제품 브랜드 종류 느낌 스타일 분위기 사람 선물 요즘 인기 가성비
+    제일 가장 조금 약간 살짝 그냥 혹시 어떤 무슨 어디 뭐가 뭔가 이런 그런 저런 정도 중에 위주 계열 베이스
+    들어간 들어있는 들어 있는 나는 나요 있나요 있어요 주세요 해주세요 알려줘 찾아줘 좋아요 좋은 싶어요
+    조합 처럼 년대 이후 이전 나온 출시 감성 거라 냄새 향기""".split()  # noqa: SIM905
+)
+# Stems of everyday verbs and requests ("뿌릴", "어울리", "추천좀여", "부탁드려요").
+_KO_STOP_STEMS = (
+    *("추천", "부탁", "뿌리", "뿌릴", "어울리", "찾아", "찾고"),
+    *("알려", "있으", "없으", "좋아", "원해", "원하"),
+)
+# Houses whose name is an everyday English word: read as the brand only where clearly meant.
+_EVERYDAY_BRAND_WORDS = frozenset(
+    "guess nest clean fresh coach next mango lush naked pure ghost glow escape".split()  # noqa: SIM905
+)
+# A brand named as a reference, not as a filter: "like Chanel No 19", "in the Jo Malone style",
+# "not necessarily Chanel", "조말론 같은", "딥티크 스타일", "샤넬 느낌".
+_EN_REFERENCE_BEFORE = re.compile(
+    r"(?:(?<!i )(?<!we )(?<!you )(?<!they )(?<!she )(?<!he )(?<!really )(?<!would )(?<!'d )like|"  # "I like X": X
+    r"similar to|style of|reminiscent of|alternative to|alternatives to|dupe of|dupe for|dupes for|"
+    r"inspired by|not necessarily|instead of|cheaper than)\s+(?:(?:a|an|the|old[- ]school|classic|that|those|"
+    r"some|something|from)\s+)*$"
+)
+_EN_REFERENCE_AFTER = re.compile(r"^(?:'s)?[\s-]*(?:style|vibes?|esque|type|inspired|dupes?|clones?|alternatives?)\b")
+_KO_REFERENCE_AFTER = re.compile(r"^\s*(?:스타일|같은|같이|느낌|비슷|풍|st\b|류|처럼|대체|대신|말고)")
+_PRODUCT_WORDS = frozenset(
+    """perfume perfumes fragrance fragrances scent scents cologne colognes brand brands line range collection
+    products bottle bottles 향수 브랜드 제품""".split()  # noqa: SIM905
+)
 _EN_STOPWORDS = frozenset(
     """a an the and or of for to with without in on at by from is are be was were i me my we you
     your it its this that these those something anything some any perfume perfumes fragrance
@@ -53,6 +102,10 @@ _YEAR_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})\s*년?\s*(?:이후|부터|넘어서|이상|以後)"), "min"),
     (re.compile(r"(\d{4})\s*년?\s*(?:이전|전에|전)"), "before"),
     (re.compile(r"(\d{4})\s*년?\s*까지"), "max"),
+    (re.compile(r"(\d{2,4})\s*년대\s*(?:이전|전에|전|까지|以前)"), "decade_before"),
+    (re.compile(r"(\d{2,4})\s*년대\s*(?:이후|부터|以後)"), "decade_min"),
+    (re.compile(r"(?:before|pre|prior to|older than)\s*(?:the\s*)?-?'?((?:19|20)?\d0)'?s(?![a-z])"), "decade_before"),
+    (re.compile(r"(?<![\d'])'?((?:19|20)?\d0)'?s\s*(?:or|and)\s*(?:earlier|older|before)"), "decade_before_incl"),
     (re.compile(r"(\d{2,4})\s*년대"), "decade"),
     (re.compile(r"(?<!\d)(19|20)(\d)0'?s(?![a-z])|(?<![\d'])'?(\d)0'?s(?![a-z])"), "decade_en"),
     (
@@ -127,6 +180,7 @@ class _Hit:
     end: int
     terms: list[Term]
     negated: bool = False
+    reference: bool = False  # a brand named as a reference ("like Chanel"), not a filter
 
 
 def _generic_note(note: str) -> bool:
@@ -148,15 +202,27 @@ def _add(items: list[str], value: str) -> None:
 class QueryParser:
     """Parses queries against one lexicon and the brands one catalog actually carries."""
 
-    def __init__(self, lexicon: Lexicon, catalog_brands: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        catalog_brands: set[str] | None = None,
+        catalog_notes: Mapping[str, int] | None = None,
+        catalog_accords: Iterable[str] | None = None,
+    ) -> None:
+        """`catalog_notes` (note -> perfumes carrying it) and `catalog_accords` are the vocabulary
+        Hangul loanwords the lexicon does not know are matched against; the lexicon's own notes
+        and accords when not given."""
         self.lexicon = lexicon
         by_surface: dict[str, list[Term]] = {}
         terms = list(lexicon.terms)
         self._brand_lookup: dict[str, list[str]] = {}
         if catalog_brands is not None:
             terms = self._resolve_brands(terms, catalog_brands, lexicon, self._brand_lookup)
+        whole = {fold(w) for w in lexicon.whole_words}
         for term in terms:
             surface = fold(term.surface)
+            if surface in whole:
+                continue  # matched only as a whole word (below)
             if surface and not any(t == term for t in by_surface.get(surface, [])):
                 by_surface.setdefault(surface, []).append(term)
         self._link_note_accord_twins(by_surface, lexicon)
@@ -164,6 +230,52 @@ class QueryParser:
         self._pattern = re.compile(trie_pattern(list(by_surface)))
         self._neg_before = self._cue_pattern(lexicon.negation_before, english=True)
         self._neg_after = self._cue_pattern(lexicon.negation_after, english=False)
+        # Brand words made only of everyday words ("clean perfume" for the house Clean).
+        # Brand words that are everyday words: made only of descriptive words ("clean perfume" for
+        # the house Clean, "fresh"), or a bare everyday word ("guess", "nest").
+        self._descriptive = self._common_words(lexicon)
+        self._guarded = {
+            surface
+            for surface, found in by_surface.items()
+            if any(t.kind == "brand" for t in found)
+            and (
+                surface in _EVERYDAY_BRAND_WORDS
+                or all(w in self._descriptive or w in _PRODUCT_WORDS for w in surface.split())
+            )
+        }
+        self._unguarded_pattern = re.compile(
+            trie_pattern([s for s, found in by_surface.items() if any(t.kind != "brand" for t in found)])
+        )
+        # Whole words: a one-syllable note is a word of its own, never a syllable of another.
+        accords = set(lexicon.accord_aliases.values())
+        self._whole: dict[str, tuple[list[Term], bool]] = {}
+        for surface, (term, strict) in lexicon.whole_words.items():
+            found = [term]
+            if term.kind == "note" and term.value.lower() in accords:
+                found.append(Term(term.surface, "accord", term.value.lower()))
+            self._whole[fold(surface)] = (found, strict)
+        words = "|".join(re.escape(w) for w in sorted(self._whole, key=len, reverse=True))
+        self._whole_pattern = (
+            re.compile(rf"(?<![\uac00-\ud7a3])(?P<word>{words}){_WHOLE_SUFFIX}{_PARTICLES}?(?![\uac00-\ud7a3])")
+            if words
+            else None
+        )
+        if catalog_notes is None:
+            vocabulary: dict[str, int] = dict.fromkeys(lexicon.note_aliases.values(), 1)
+        else:
+            vocabulary = dict(catalog_notes)
+        vocabulary = {n: c for n, c in vocabulary.items() if not _generic_note(n)}
+        for accord in catalog_accords if catalog_accords is not None else set(lexicon.accord_aliases.values()):
+            vocabulary.setdefault(accord, 1)
+        self._accord_vocabulary = accords | set(catalog_accords or ())
+        self.transliterator = Transliterator(vocabulary)
+        # English words the lexicon does not list but the catalog names a note by ("immortelle").
+        self._english_notes = {
+            n.lower(): n
+            for n, count in vocabulary.items()
+            if count >= 20 and n.isalpha() and len(n) >= 6 and n.lower() not in _EN_STOPWORDS
+        }
+        self._ko_stop = _KO_STOPWORDS | {fold(c) for c in lexicon.negation_after}
 
     @staticmethod
     def _link_note_accord_twins(by_surface: dict[str, list[Term]], lexicon: Lexicon) -> None:
@@ -186,6 +298,16 @@ class QueryParser:
                 and not _generic_note(kinds["note"])
             ):
                 terms.append(Term(surface, "accord", kinds["note"].lower()))
+
+    @staticmethod
+    def _common_words(lexicon: Lexicon) -> set[str]:
+        common = set(lexicon.note_aliases) | set(lexicon.accord_aliases) | _EN_STOPWORDS
+        for table in lexicon.rules.values():
+            common |= set(table)
+        for term in lexicon.terms:
+            if term.kind in ("season", "mood", "occasion", "longevity", "sillage", "gender"):
+                common.add(fold(term.surface))
+        return common
 
     @staticmethod
     def _cue_pattern(cues: tuple[str, ...], *, english: bool) -> re.Pattern[str] | None:
@@ -225,11 +347,16 @@ class QueryParser:
         for t in terms:
             if t.kind == "brand":
                 out += [Term(t.surface, "brand", catalog_brand) for catalog_brand in resolved.get(t.value, [])]
-        common = set(lexicon.note_aliases) | set(lexicon.accord_aliases) | _EN_STOPWORDS
+        common = set(lexicon.note_aliases) | set(lexicon.accord_aliases) | _EN_STOPWORDS | _EVERYDAY_BRAND_WORDS
         for table in lexicon.rules.values():
             common |= set(table)
         for brand in brands:
             surface = fold(brand)
+            if surface in common and len(surface) >= 4 and surface not in _EN_STOPWORDS:
+                # A house named by an everyday word ("Clean", "Fresh"): kept, but only read as the
+                # brand where it is clearly meant (see `_brand_meant`).
+                out.append(Term(brand, "brand", brand))
+                continue
             if len(surface) < 4 or surface in common or (" " not in surface and surface.isalpha() and len(surface) < 5):
                 continue
             out.append(Term(brand, "brand", brand))
@@ -241,10 +368,40 @@ class QueryParser:
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
-        folded = fold(text)
+        return self.understand(text)[0]
+
+    def understand(self, text: str) -> tuple[ParsedQuery, list[tuple[str, str | None]]]:
+        """The parsed query, and the Hangul words the lexicon did not know, each with the
+        catalog note or accord the transliteration path found for it (None: none)."""
+        folded = self._drop_intensifiers(fold(text))
         language = "ko" if is_korean(text) else "en"
         parsed = ParsedQuery(text=text, language=language)
-        hits = [_Hit(m.start(), m.end(), self._terms[m.group(0)]) for m in self._pattern.finditer(folded)]
+        hits: list[_Hit] = []
+        for m in self._pattern.finditer(folded):
+            surface = m.group(0)
+            found = self._terms[surface]
+            if surface in self._guarded:
+                if self._brand_meant(text, folded, m.start(), m.end()):
+                    found = [t for t in found if t.kind == "brand"]
+                elif any(t.kind != "brand" for t in found):
+                    found = [t for t in found if t.kind != "brand"]
+                else:
+                    # Not the house: read the words as what they are ("clean" the mood).
+                    hits += [
+                        _Hit(
+                            m.start() + n.start(),
+                            m.start() + n.end(),
+                            [t for t in self._terms[n.group(0)] if t.kind != "brand"],
+                        )
+                        for n in self._unguarded_pattern.finditer(surface)
+                    ]
+                    continue
+            hits.append(_Hit(m.start(), m.end(), found))
+        hits += self._whole_word_hits(folded, hits)
+        unknown: list[tuple[str, str | None]] = []
+        hits += self._loanword_hits(folded, hits, unknown)
+        hits.sort(key=lambda h: h.start)
+        self._mark_references(folded, hits)
         self._mark_negations(folded, hits)
         for hit in hits:
             self._apply(parsed, hit)
@@ -257,7 +414,109 @@ class QueryParser:
         if self._neg_before:
             consumed += [(m.start(), m.end()) for m in self._neg_before.finditer(folded)]
         parsed.keywords = self._leftover_words(folded, consumed)
-        return parsed
+        return parsed, unknown
+
+    def _drop_intensifiers(self, folded: str) -> str:
+        if not _INTENSIFIER.search(folded):
+            return folded
+        out: list[str] = []
+        last = 0
+        for m in _INTENSIFIER.finditer(folded):
+            found = self._pattern.match(folded, m.start())
+            if found and found.end() > m.end():  # "엄청 오래", "너무 센": a phrase of its own
+                continue
+            out.append(folded[last : m.start()])
+            last = m.end()
+        out.append(folded[last:])
+        return "".join(out)
+
+    def _brand_meant(self, text: str, folded: str, start: int, end: int) -> bool:
+        """Whether a brand named by everyday words ("clean") means the house: "by Clean" or
+        "from Clean"; "Clean" capitalised inside a sentence with a product word after it ("I
+        like Clean perfumes", "Clean's"); or a question about the brand alone ("Clean?", "Do you
+        have Clean?"). A capital at the start of a sentence says nothing of a descriptive word
+        ("Clean scents for summer"), but does of a plain everyday one ("Guess perfumes")."""
+        if re.search(r"(?:^|\s)(?:by|from)\s*$", folded[:start]):
+            return True
+        word = folded[start:end].split()[0]
+        capitalised = re.compile(
+            rf"(?<![A-Za-z])(?:{re.escape(word.capitalize())}|{re.escape(word.upper())})(?![A-Za-z])"
+        )
+        products = "|".join(_PRODUCT_WORDS)
+        found = False
+        for m in capitalised.finditer(text):
+            found = True
+            before = text[: m.start()].rstrip()
+            # A capital opening a sentence says nothing of a descriptive word ("Clean scents").
+            inside = word not in self._descriptive or (bool(before) and not before.endswith((".", "!", "?")))
+            if inside and re.match(rf"(?:\s+(?:{products})\b|'s\b)", text[m.end() :], re.IGNORECASE):
+                return True
+        asks = "?" in text or re.search(r"\b(?:brand|do you (?:have|carry|sell|stock)|any)\b", folded)
+        return found and bool(asks) and not self._content_words(folded[:start] + " " + folded[end:])
+
+    @staticmethod
+    def _content_words(text: str) -> list[str]:
+        words = re.findall(r"[a-z\uac00-\ud7a3][a-z0-9'\uac00-\ud7a3]*", text)
+        return [w for w in words if w not in _EN_STOPWORDS and w not in _PRODUCT_WORDS and w not in _KO_STOPWORDS]
+
+    def _whole_word_hits(self, folded: str, hits: list[_Hit]) -> list[_Hit]:
+        if self._whole_pattern is None:
+            return []
+        out: list[_Hit] = []
+        for m in self._whole_pattern.finditer(folded):
+            terms, strict = self._whole[m.group("word")]
+            if strict and not m.group("suffix"):
+                continue
+            if any(h.start < m.end() and m.start() < h.end for h in hits):
+                continue
+            out.append(_Hit(m.start(), m.start() + len(m.group("word")), terms))
+        return out
+
+    def _loanword_hits(self, folded: str, hits: list[_Hit], unknown: list[tuple[str, str | None]]) -> list[_Hit]:
+        """Hangul words the lexicon does not know, matched by sound against the catalog's notes
+        and accords (베티버 -> Vetiver, 라브다넘 -> Labdanum); `unknown` collects every such word."""
+        chars = list(folded)
+        for h in hits:
+            chars[h.start : h.end] = " " * (h.end - h.start)
+        masked = "".join(chars)
+        out: list[_Hit] = []
+        for m in re.finditer(r"(?<![a-z0-9])[a-z]{6,}(?![a-z0-9'])", masked):
+            note = self._english_notes.get(m.group(0))
+            if note is not None:
+                out.append(_Hit(m.start(), m.end(), [Term(m.group(0), "note", note)]))
+        for m in re.finditer(r"[\uac00-\ud7a3]+", masked):
+            word = m.group(0)
+            stem = _LEFTOVER_SUFFIX.sub("", word)
+            if len(stem) < 2 or stem in self._ko_stop or stem.startswith(_KO_STOP_STEMS) or _NATIVE_ENDING.search(stem):
+                continue
+            found = self.transliterator.lookup(stem)
+            value = found[0] if found else None
+            if value is None and len(stem) > 2 and stem.endswith("우드"):
+                value = "woody"  # 화이트우드, 블론드우드: some wood
+            unknown.append((stem, value))
+            if value is None:
+                continue
+            if value in self._accord_vocabulary:
+                terms = [Term(stem, "accord", value)]
+            else:
+                terms = [Term(stem, "note", value)]
+                if value.lower() in self._accord_vocabulary:
+                    terms.append(Term(stem, "accord", value.lower()))
+            out.append(_Hit(m.start(), m.start() + len(stem), terms))
+        return out
+
+    @staticmethod
+    def _mark_references(folded: str, hits: list[_Hit]) -> None:
+        for hit in hits:
+            if not any(t.kind == "brand" for t in hit.terms):
+                continue
+            before, after = folded[max(0, hit.start - 40) : hit.start], folded[hit.end : hit.end + 12]
+            if (
+                _EN_REFERENCE_BEFORE.search(before)
+                or _EN_REFERENCE_AFTER.match(after)
+                or _KO_REFERENCE_AFTER.match(after)
+            ):
+                hit.reference = True
 
     def _mark_negations(self, folded: str, hits: list[_Hit]) -> None:
         negatable = [h for h in hits if any(t.kind in NEGATABLE for t in h.terms)]
@@ -298,7 +557,7 @@ class QueryParser:
     def _apply(self, parsed: ParsedQuery, hit: _Hit) -> None:
         kinds = {t.kind: t.value for t in hit.terms if t.kind != "brand"}
         for t in hit.terms:
-            if t.kind == "brand":
+            if t.kind == "brand" and not hit.reference:
                 _add(parsed.brands, t.value)
         if "note" in kinds or "accord" in kinds:
             # The later mention wins: "vanilla perfume ... without vanilla after all" excludes it.
@@ -363,9 +622,16 @@ class QueryParser:
                     parsed.year_max = first
                 elif kind == "exact":
                     parsed.year_min = parsed.year_max = first
-                elif kind == "decade":
+                elif kind in ("decade", "decade_before", "decade_min", "decade_before_incl"):
                     start = first if first >= 1000 else (1900 + first if first >= 30 else 2000 + first)
-                    parsed.year_min, parsed.year_max = start, start + 9
+                    if kind == "decade":
+                        parsed.year_min, parsed.year_max = start, start + 9
+                    elif kind == "decade_min":
+                        parsed.year_min = start
+                    elif kind == "decade_before_incl":
+                        parsed.year_max = start + 9
+                    else:
+                        parsed.year_max = start - 1
                 elif kind == "decade_en":
                     if len(groups) == 2:  # "1990s", "2010s"
                         start = int(groups[0]) * 100 + int(groups[1]) * 10
