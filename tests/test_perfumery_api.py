@@ -136,7 +136,10 @@ async def test_a_bad_brief_is_422_with_a_message(
 
 
 # -- validate ---------------------------------------------------------------------------------
-REPORT_KEYS = {"compliant", "amendment", "violations", "allergens_to_declare", "warnings", "corrected"}
+REPORT_KEYS = {
+    "verdict", "compliant", "judgeable", "cannot_judge", "amendment", "violations", "allergens_to_declare",
+    "warnings", "corrected", "correction_note", "assumed", "notes", "substitutes",
+}  # fmt: skip
 
 
 async def test_a_compliant_formula(perfumery_client: httpx.AsyncClient) -> None:
@@ -207,7 +210,7 @@ GOOD = [{"name": "Hedione", "pct": 60}, {"name": "Galaxolide", "pct": 40}]
         ({"dilution_pct": 20}, ["ingredients"]),
         ({"concentration": "eau de vie", "ingredients": GOOD}, ["unknown concentration", "eau de vie"]),
         ({"dilution_pct": 20, "ifra_category": "13", "ingredients": GOOD}, ["IFRA category", "13"]),
-        ({"ingredients": GOOD}, ["dilution_pct", "concentration"]),
+        ({"dilution_pct": 20, "ingredients": [{"name": "Hedione", "cas": "31906-04-4", "pct": 100}]}, ["Lyral"]),
         ({"dilution_pct": 0, "ingredients": GOOD}, ["dilution_pct"]),
         ({"dilution_pct": 20, "ingredients": GOOD, "fragrance": "rose"}, ["fragrance"]),
         ({"dilution_pct": 20, "ingredients": [{"name": "Hedione", "pct": 5, "grams": 2}]}, ["grams"]),
@@ -231,3 +234,41 @@ async def test_a_body_that_is_not_json_is_422(perfumery_client: httpx.AsyncClien
 async def test_openapi_lists_both_paths(perfumery_client: httpx.AsyncClient) -> None:
     paths = (await perfumery_client.get("/openapi.json")).json()["paths"]
     assert "post" in paths[GENERATE] and "post" in paths[VALIDATE]
+
+
+async def test_no_concentration_is_judged_as_edp_and_says_so(perfumery_client: httpx.AsyncClient) -> None:
+    data = await _ok(perfumery_client, VALIDATE, {"ingredients": GOOD})
+    assert data["dilution_pct"] == CONCENTRATIONS["edp"]
+    assert data["assumed"] and "EDP" in data["assumed"][0]
+    schema = (await perfumery_client.get("/openapi.json")).json()["components"]["schemas"]["FormulaIn"]
+    assert "EDP" in schema["properties"]["concentration"]["description"]
+    assert "EDP" in schema["properties"]["dilution_pct"]["description"]
+    assert "concentration" not in schema.get("required", [])
+
+
+async def test_a_name_that_contradicts_its_cas_is_422(perfumery_client: httpx.AsyncClient) -> None:
+    body = {"concentration": "EDP", "ingredients": [{"name": "Hedione", "cas": "31906-04-4", "pct": 100}]}
+    message = await _rejected(perfumery_client, VALIDATE, body)
+    assert "Hedione" in message and "31906-04-4 is Lyral" in message
+
+
+@pytest.mark.parametrize(
+    "ingredients",
+    [[{"name": "Hedione", "pct": 0}], [{"name": "Hedione", "pct": 100}, {"name": "Galaxolide", "pct": 100}]],
+    ids=["0 %", "200 %"],
+)
+async def test_a_concentrate_that_does_not_add_up_cannot_be_judged(
+    perfumery_client: httpx.AsyncClient, ingredients: list[dict[str, Any]]
+) -> None:
+    body = {"concentration": "EDP", "ingredients": ingredients}
+    data = await _ok(perfumery_client, VALIDATE, body)
+    assert data["verdict"] == "cannot_judge"
+    assert data["compliant"] is False and data["judgeable"] is False
+    assert "100" in data["cannot_judge"]
+
+
+async def test_a_prohibited_material_comes_with_substitutes(perfumery_client: httpx.AsyncClient) -> None:
+    body = {"concentration": "EDP", "ingredients": [{"name": "Lilial", "pct": 5}, {"name": FILLER, "pct": 95}]}
+    data = await _ok(perfumery_client, VALIDATE, body)
+    assert data["verdict"] == "not_compliant"
+    assert data["substitutes"]["Lilial"] and all(s["role"] for s in data["substitutes"]["Lilial"])

@@ -15,9 +15,30 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from tools.perfumery.composition import Brief, Composer
 from tools.perfumery.database import Perfumery
-from tools.perfumery.formula import Formula, FormulaError
+from tools.perfumery.formula import Formula, FormulaError, Ingredient
 from tools.search.catalog import Perfume
 from tools.search.engine import SearchEngine, SearchResult
+from tools.search.text import compact
+
+# A chat formula lists the materials and leaves the solvent out ("Hedione 30%, Iso E Super 20%"):
+# the rest of the concentrate is taken as this diluent, and the report says so.
+CHAT_DILUENT = "Dipropylene Glycol"
+CHAT_SUM_TOLERANCE_PCT = 0.5
+
+
+def _solvent_for_the_rest(formula: Formula) -> Formula:
+    """A chat formula whose lines add up to less than 100 % gets the rest as solvent, stated in
+    `assumed`; nothing (0 %) or more than 100 % is left as it is, for the validator to refuse to judge."""
+    total = sum(i.pct for i in formula.ingredients)
+    if total <= 0 or total >= 100.0 - CHAT_SUM_TOLERANCE_PCT:
+        return formula
+    rest = round(100.0 - total, 4)
+    formula.ingredients.append(Ingredient(CHAT_DILUENT, rest))
+    formula.assumed.append(
+        f"the lines add up to {total:g} %; the other {rest:g} % of the concentrate was taken as solvent "
+        f"({CHAT_DILUENT}): if it holds other materials, list them"
+    )
+    return formula
 
 
 def _card(p: Perfume | SearchResult, *, full: bool = False) -> dict[str, Any]:
@@ -135,23 +156,26 @@ class Toolkit:
     def validate_formula(
         self,
         ingredients: list[dict[str, Any]],
-        concentration: str | None = "EDP",
+        concentration: str | None = None,
         dilution_pct: float | None = None,
         ifra_category: str = "4",
     ) -> dict[str, Any]:
         """Check a formula ({"name", "pct", optional "cas"} per ingredient, % of the concentrate) against
-        the IFRA Standards and EU allergen rules; returns violations, allergens to declare, warnings and,
-        when needed, a corrected formula."""
+        the IFRA Standards and EU allergen rules; returns the verdict (compliant, not_compliant or
+        cannot_judge, with why), violations, allergens to declare, warnings, what was assumed (EDP when
+        no concentration is given), compliant substitutes and, when possible, a corrected formula."""
         data: dict[str, Any] = {"ingredients": ingredients, "ifra_category": ifra_category}
         if dilution_pct is not None:
             data["dilution_pct"] = dilution_pct
-        else:
-            data["concentration"] = concentration or "EDP"
+        if concentration:
+            data["concentration"] = concentration
+        validator = self.perfumery.validator
         try:
             formula = Formula.from_dict(data)
+            formula = _solvent_for_the_rest(formula)
+            return validator.validate(formula).to_dict()
         except FormulaError as exc:
             return {"error": str(exc)}
-        return self.perfumery.validator.validate(formula).to_dict()
 
     def lookup_material(self, name: str) -> dict[str, Any]:
         """What a perfumery material or note is (Iso E Super, 쿠마린, vetiver): family, odour, where it sits
@@ -180,8 +204,22 @@ class Toolkit:
             ],
             "eu_allergen": any(cas in regs.allergen_by_cas for cas in material.cas),
             "eu_banned": any(cas in regs.eu_banned_by_cas for cas in material.cas),
+            "usable": self.perfumery.validator.usable(material.name),
+            "substitutes": self._substitutes(material),
             "amendment": regs.amendment,
         }
+
+    def _substitutes(self, material: Any) -> list[dict[str, str]]:
+        """Compliant alternatives from the curated table, for a prohibited or restricted material."""
+        regs, validator = self.perfumery.regulations, self.perfumery.validator
+        names = {compact(n) for n in [material.name, *material.synonyms]}
+        return [
+            {"substitute": s.substitute, "role": s.role, "note": s.note}
+            for s in regs.substitutes
+            if (set(s.cas) & set(material.cas) or compact(s.material) in names)
+            and validator.usable(s.substitute)
+            and compact(s.substitute) not in names
+        ]
 
     def remember_preference(
         self, liked_notes: list[str] | None = None, disliked_notes: list[str] | None = None

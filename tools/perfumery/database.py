@@ -27,6 +27,7 @@ from tools.perfumery.regulation import (
     load_allergens,
     load_constituents,
     load_standards,
+    load_substitutes,
     merge_allergens,
 )
 from tools.perfumery.validation import Validator
@@ -81,6 +82,7 @@ def load_perfumery(home: Path) -> Perfumery:
         constituents=constituents,
         amendment=amendment,
         eu_prohibited=load_allergens(EU_PROHIBITED),
+        substitutes=load_substitutes(),
         sources={"ifra": str(ifra_path), "allergens": str(allergens_path), "constituents": str(constituents_path)},
     )
     db = MaterialDB(materials)

@@ -10,6 +10,7 @@ from tools.perfumery.regulation import CATEGORIES
 # % of fragrance concentrate in the finished product, per concentration (the middle of
 # the usual ranges: extrait 20-30, EDP 15-20, EDT 5-15, EDC 2-5).
 CONCENTRATIONS: dict[str, float] = {"parfum": 25.0, "extrait": 25.0, "edp": 18.0, "edt": 10.0, "edc": 4.0}
+DEFAULT_CONCENTRATION = "EDP"  # what a formula that names neither concentration nor dilution is judged as
 CONCENTRATION_ALIASES = {
     "extrait de parfum": "extrait", "eau de parfum": "edp", "eau de toilette": "edt", "eau de cologne": "edc",
     "cologne": "edc", "퍼퓸": "parfum", "오드퍼퓸": "edp", "오 드 퍼퓸": "edp", "오드뚜왈렛": "edt",
@@ -45,6 +46,8 @@ class Formula:
     ifra_category: str = "4"
     concentration: str | None = None
     leave_on: bool = True
+    # What the formula did not say and validation took for granted, in a sentence each.
+    assumed: list[str] = field(default_factory=list, compare=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Formula:
@@ -74,6 +77,7 @@ class Formula:
             )
         concentration = data.get("concentration")
         dilution = data.get("dilution_pct")
+        assumed: list[str] = []
         if dilution is not None:
             if isinstance(dilution, bool) or not isinstance(dilution, int | float) or not 0 < dilution <= 100:
                 raise FormulaError(f"dilution_pct must be a number above 0 and at most 100, not {dilution!r}")
@@ -82,8 +86,12 @@ class Formula:
             if not isinstance(concentration, str):
                 raise FormulaError(f"concentration must be a name such as EDP, not {concentration!r}")
             dilution_pct = concentration_dilution(concentration)
-        else:
-            raise FormulaError("give dilution_pct (% of concentrate in the product) or a concentration (EDP, EDT ...)")
+        else:  # both are optional: the default is stated in the report, never silent
+            dilution_pct = concentration_dilution(DEFAULT_CONCENTRATION)
+            assumed.append(
+                f"neither concentration nor dilution_pct was given: judged as {DEFAULT_CONCENTRATION} "
+                f"({dilution_pct:g} % concentrate in the product)"
+            )
         category = str(data.get("ifra_category", "4")).strip().upper()
         if category not in CATEGORIES:
             raise FormulaError(
@@ -92,7 +100,7 @@ class Formula:
         leave_on = data.get("leave_on", True)
         if not isinstance(leave_on, bool):
             raise FormulaError("leave_on must be true or false")
-        return cls(ingredients, dilution_pct, category, concentration, leave_on)
+        return cls(ingredients, dilution_pct, category, concentration, leave_on, assumed)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -140,10 +148,27 @@ class Report:
     balance: dict[str, float]
     resolved: list[dict[str, Any]]
     corrected: Formula | None = None
+    # False when the amounts cannot be judged (a concentrate far from 100 %); `cannot_judge` says why.
+    judgeable: bool = True
+    cannot_judge: str | None = None
+    assumed: list[str] = field(default_factory=list)  # defaults the formula left to the validator
+    notes: list[str] = field(default_factory=list)  # merged lines, specified grades: what the verdict rests on
+    correction_note: str | None = None  # why there is no correction, or what it had to do
+    substitutes: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # violating material -> options
+
+    @property
+    def verdict(self) -> str:
+        """compliant | not_compliant | cannot_judge (a formula refused outright raises FormulaError)."""
+        if self.compliant:
+            return "compliant"
+        return "not_compliant" if self.violations or self.judgeable else "cannot_judge"
 
     def to_dict(self) -> dict[str, Any]:
         data = {
+            "verdict": self.verdict,
             "compliant": self.compliant,
+            "judgeable": self.judgeable,
+            "cannot_judge": self.cannot_judge,
             "amendment": self.amendment,
             "ifra_category": self.ifra_category,
             "dilution_pct": self.dilution_pct,
@@ -154,5 +179,9 @@ class Report:
             "balance": self.balance,
             "resolved": self.resolved,
             "corrected": self.corrected.to_dict() if self.corrected else None,
+            "correction_note": self.correction_note,
+            "assumed": self.assumed,
+            "notes": self.notes,
+            "substitutes": self.substitutes,
         }
         return data

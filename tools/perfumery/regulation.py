@@ -24,6 +24,7 @@ STARTER_IFRA = DATA_DIR / "ifra_standards.csv"
 STARTER_ALLERGENS = DATA_DIR / "eu_allergens.csv"
 STARTER_CONSTITUENTS = DATA_DIR / "naturals_constituents.csv"
 EU_PROHIBITED = DATA_DIR / "eu_prohibited.csv"  # EU Annex II: banned in cosmetics outright
+SUBSTITUTES = DATA_DIR / "substitutes.csv"  # hand-curated: compliant alternatives and the role they play
 
 CATEGORIES = (
     "1", "2", "3", "4", "5A", "5B", "5C", "5D", "6", "7A", "7B", "8", "9", "10A", "10B", "11A", "11B", "12",
@@ -34,6 +35,7 @@ _CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
 
 
 _CAS_ANYWHERE = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
+_TOGETHER = re.compile(r"(\w+)\s*\+\s*(\w+) together must not exceed the limit", re.IGNORECASE)
 _NATURAL_CAP = re.compile(r"natural sources acceptable[^.]*?at most\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
 
 
@@ -82,6 +84,8 @@ class Standard:
     notes: str = ""
     prohibited_cas: frozenset[str] = frozenset()  # banned CAS numbers of a mixed standard
     natural_cap: float | None = None  # % a banned substance may reach when naturals bring it
+    specification: str = ""  # what the material must meet (oakmoss: atranol and chloroatranol below 100 ppm)
+    combined_with: str = ""  # first word of a standard whose amount counts against the same limit
 
     def limit(self, category: str) -> float | None:
         return self.limits.get(category)
@@ -102,6 +106,17 @@ class Allergen:
 
 
 @dataclass(slots=True)
+class Substitute:
+    """A compliant alternative to a prohibited or restricted material, with the role it plays."""
+
+    material: str  # what it replaces, as the table names it
+    cas: list[str]  # the replaced material's CAS numbers
+    substitute: str  # a material of the materials table
+    role: str
+    note: str = ""
+
+
+@dataclass(slots=True)
 class Regulations:
     """What a validation checks against, with where it came from."""
 
@@ -110,6 +125,7 @@ class Regulations:
     constituents: dict[str, list[tuple[str, str, float]]]  # natural key -> (name, cas, pct)
     amendment: str
     eu_prohibited: list[Allergen] = field(default_factory=list)
+    substitutes: list[Substitute] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     by_cas: dict[str, list[Standard]] = field(default_factory=dict)
     by_name: dict[str, Standard] = field(default_factory=dict)
@@ -145,6 +161,17 @@ def _limit(cell: str) -> float | None:
     return float(match.group(1).replace(",", ".")) if match else None
 
 
+def _partner(name: str, notes: str) -> str:
+    """The other standard of "Oakmoss + treemoss together must not exceed the limit", by its first word."""
+    match = _TOGETHER.search(notes)
+    if not match:
+        return ""
+    own = name.split()[0].lower() if name.split() else ""
+    words = [w.lower() for w in match.groups()]
+    others = [w for w in words if w != own]
+    return others[0] if others else ""
+
+
 def load_standards(path: Path) -> list[Standard]:
     """Standards from a CSV in the layout of the IFRA 51st Amendment overview."""
     rows = read_table(path, "IFRA table")
@@ -171,6 +198,8 @@ def load_standards(path: Path) -> list[Standard]:
                 natural_cap=float(cap.group(1))
                 if (cap := _NATURAL_CAP.search(row.get("restricted_notes") or ""))
                 else None,
+                specification=(row.get("specified_notes") or "").strip(),
+                combined_with=_partner(row["name"], row.get("restricted_notes") or ""),
                 notes=" ".join(
                     (row.get(k) or "").strip()
                     for k in ("prohibited_notes", "restricted_notes", "phototoxicity_notes", "specified_notes")
@@ -224,3 +253,21 @@ def load_constituents(path: Path) -> dict[str, list[tuple[str, str, float]]]:
             for natural_key in [compact(natural), *split_cas(lower.get("natural_cas") or "")]:
                 out.setdefault(natural_key, []).append(entry)
     return out
+
+
+def load_substitutes(path: Path = SUBSTITUTES) -> list[Substitute]:
+    """The curated substitutes table (material, cas, substitute, role, note)."""
+    rows = read_table(path, "substitutes table")
+    if rows and not {"material", "substitute", "role"} <= set(rows[0]):
+        raise FragranceError(f"{path}: line 1: a substitutes table needs material, substitute and role columns.")
+    return [
+        Substitute(
+            material=row["material"].strip(),
+            cas=split_cas(row.get("cas") or ""),
+            substitute=row["substitute"].strip(),
+            role=row["role"].strip(),
+            note=(row.get("note") or "").strip(),
+        )
+        for row in rows
+        if (row.get("material") or "").strip() and (row.get("substitute") or "").strip()
+    ]

@@ -9,18 +9,28 @@ cannot identify is a violation of its own kind, never silently unrestricted.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tools.perfumery.formula import AllergenLine, Formula, Ingredient, Report, Violation
+from tools.perfumery.formula import AllergenLine, Formula, FormulaError, Ingredient, Report, Violation
 from tools.perfumery.materials import Material, MaterialDB
-from tools.perfumery.regulation import LEAVE_ON_THRESHOLD_PCT, RINSE_OFF_THRESHOLD_PCT, Regulations
+from tools.perfumery.regulation import (
+    LEAVE_ON_THRESHOLD_PCT,
+    RINSE_OFF_THRESHOLD_PCT,
+    Allergen,
+    Regulations,
+    split_cas,
+)
 from tools.search.text import compact
 
+# A concentrate's lines must add up to 100 % within this; otherwise the amounts in the
+# product are unknown and the report says it cannot judge them.
 SUM_TOLERANCE_PCT = 0.5
 # Share of the concentrate per layer that a balanced formula stays within.
 BALANCE_TARGETS = {"top": (10.0, 40.0), "heart": (25.0, 60.0), "base": (20.0, 60.0)}
-CORRECTION_MARGIN = 0.97  # corrected amounts land 3 % under the limit, safe after rounding
+CORRECTION_MARGIN = 0.999  # a corrected material lands just under its limit (rounded down)
 DILUENT = "Dipropylene Glycol"
 
 
@@ -100,15 +110,32 @@ class Validator:
         correct: bool = True,
         balance_targets: dict[str, tuple[float, float]] | None = None,
     ) -> Report:
-        """Check `formula`; `balance_targets` are the style's top/heart/base ranges (% of the concentrate)."""
+        """Check `formula`; `balance_targets` are the style's top/heart/base ranges (% of the concentrate).
+
+        FormulaError when a line's name and CAS number name different materials. Lines of
+        one material are merged (amounts summed) with one note.
+        """
+        for ingredient in formula.ingredients:
+            self._check_name_and_cas(ingredient)
+        formula, merged_notes = self._merge_duplicates(formula)
         items = [self._resolve(i) for i in formula.ingredients]
         dilution = formula.dilution_pct
+        concentrate_sum = round(sum(i.pct for i in formula.ingredients), 4)
+        judgeable = abs(concentrate_sum - 100.0) <= SUM_TOLERANCE_PCT
+        cannot_judge = (
+            None
+            if judgeable
+            else f"the concentrate's lines add up to {concentrate_sum:g} %, not 100 % (+/- {SUM_TOLERANCE_PCT:g}): "
+            "the amount of each material in the product is unknown, so IFRA limits and allergens cannot be judged; "
+            "give every line as % of the concentrate, solvent included, so that they add up to 100"
+        )
         # A material known under several CAS numbers is counted under its first one; a
         # standard or allergen entry naming any of the others still finds it.
         primary = {alias: item.cas[0] for item in items for alias in item.cas[1:]}
         totals, sources = self._substance_totals(items, dilution, primary)
         violations: list[Violation] = []
         notes: list[str] = []
+        report_notes: list[str] = list(merged_notes)
         names = [i.ingredient.name for i in items]
 
         for item in items:
@@ -157,7 +184,7 @@ class Validator:
                         message=f"{standard.name} is prohibited by IFRA ({standard.key})",
                     )
                 )
-            elif limit is not None and total > limit + 1e-12:
+            elif limit is not None and total > limit + 1e-12 and judgeable:
                 violations.append(
                     Violation(
                         kind="ifra_limit",
@@ -178,25 +205,34 @@ class Validator:
                     f"{standard.limit_text[formula.ifra_category]!r}; check the standard's notes by hand"
                 )
 
+        if judgeable:
+            violations += self._combined_limits(formula, totals)
         for banned in self.regs.eu_prohibited:
             involved = covered(banned.cas)
-            if involved:
+            counted = [
+                (i, amount)
+                for c in involved
+                for i, amount, as_such in sources[c]
+                if as_such or not self._specified_free_of(items[i], banned)
+            ]
+            if counted:
                 violations.append(
                     Violation(
                         kind="prohibited",
                         name=banned.name,
                         cas=involved[0],
                         limit_pct=0.0,
-                        actual_pct=round(sum(totals[c] for c in involved), 6),
+                        actual_pct=round(sum(a for _, a in counted), 6),
                         standard=banned.reference,
-                        sources=sorted({names[i] for c in involved for i, _, _ in sources[c]}),
+                        sources=sorted({names[i] for i, _ in counted}),
                         message=f"{banned.name} is banned in cosmetics in the EU ({banned.reference})",
                     )
                 )
+        report_notes += self._specification_notes(items)
 
         threshold = LEAVE_ON_THRESHOLD_PCT if formula.leave_on else RINSE_OFF_THRESHOLD_PCT
         allergens = []
-        for allergen in self.regs.allergens:
+        for allergen in self.regs.allergens if judgeable else []:
             involved = covered(allergen.cas)
             total = sum(totals[c] for c in involved)
             if total > threshold:
@@ -211,10 +247,9 @@ class Validator:
                 )
         allergens.sort(key=lambda a: -a.finished_pct)
 
-        warnings = self._warnings(formula, items, balance_targets or BALANCE_TARGETS) + notes
-        concentrate_sum = round(sum(i.pct for i in formula.ingredients), 4)
+        warnings = self._warnings(formula, items, balance_targets or BALANCE_TARGETS, judgeable) + notes
         report = Report(
-            compliant=not violations,
+            compliant=judgeable and not violations,
             amendment=self.regs.amendment,
             ifra_category=formula.ifra_category,
             dilution_pct=dilution,
@@ -227,9 +262,19 @@ class Validator:
                 {"input": i.ingredient.name, "material": i.identified_as, "cas": i.cas[0] if i.cas else None}
                 for i in items
             ],
+            judgeable=judgeable,
+            cannot_judge=cannot_judge,
+            assumed=list(formula.assumed),
+            notes=report_notes,
+            substitutes=self._substitutes_for(violations, items),
         )
         if violations and correct:
-            report.corrected = self.correct(formula, report)
+            if judgeable:
+                report.corrected, report.correction_note = self._correction(formula, report)
+            else:
+                report.correction_note = (
+                    "no corrected formula: the amounts cannot be judged until the concentrate adds up to 100 %"
+                )
         return report
 
     def _balance(self, items: list[_Resolved]) -> dict[str, float]:
@@ -240,11 +285,13 @@ class Validator:
         total = sum(layers.values()) or 1.0
         return {k: round(100.0 * v / total, 2) for k, v in layers.items()}
 
-    def _warnings(self, formula: Formula, items: list[_Resolved], targets: dict[str, tuple[float, float]]) -> list[str]:
+    def _warnings(
+        self, formula: Formula, items: list[_Resolved], targets: dict[str, tuple[float, float]], judgeable: bool
+    ) -> list[str]:
         warnings = []
         total = sum(i.pct for i in formula.ingredients)
-        if abs(total - 100.0) > SUM_TOLERANCE_PCT:
-            warnings.append(f"the concentrate sums to {total:.2f} %, not 100 % (+/- {SUM_TOLERANCE_PCT})")
+        if not judgeable:
+            warnings.append(f"the concentrate sums to {total:.2f} %, not 100 % (+/- {SUM_TOLERANCE_PCT:g})")
         for item in items:
             m = item.material
             if m is not None and not m.use_min_pct <= item.ingredient.pct <= m.use_max_pct:
@@ -260,15 +307,224 @@ class Validator:
                 )
         return warnings
 
+    # -- name and CAS, duplicates -------------------------------------------------------------
+    def _names_cas(self, name: str) -> tuple[str | None, set[str]]:
+        """What a name denotes (its canonical name) and every CAS number that fits it: the
+        material's own, its standards' and its EU entries'; (None, set()) for a name nobody knows."""
+        material = self.materials.resolve(name)
+        standard = self.regs.by_name.get(compact(name))
+        banned = self.regs.eu_banned_by_name.get(compact(name))
+        canonical = material.name if material else standard.name if standard else banned.name if banned else None
+        own = set(material.cas if material else []) | set(standard.cas if standard else [])
+        own |= set(banned.cas if banned else [])
+        fits = set(own)
+        for cas in own:
+            for group in self.regs.by_cas.get(cas, []):
+                fits |= set(group.cas)
+            listed = self.regs.eu_banned_by_cas.get(cas)
+            if listed is not None:
+                fits |= set(listed.cas)
+        return canonical, fits
+
+    def _what_cas_is(self, cas: str) -> str | None:
+        material = self.materials.by_cas.get(cas)
+        if material is not None:
+            return material.name
+        if cas in self.regs.by_cas:
+            return self.regs.by_cas[cas][0].name
+        listed: Allergen | None = self.regs.eu_banned_by_cas.get(cas) or self.regs.allergen_by_cas.get(cas)
+        return listed.name if listed is not None else None
+
+    def _check_name_and_cas(self, ingredient: Ingredient) -> None:
+        """FormulaError when the name and the CAS number of a line are two different materials."""
+        if not ingredient.cas or not ingredient.name or ingredient.name.strip() == ingredient.cas.strip():
+            return
+        given = split_cas(ingredient.cas)
+        if not given:
+            raise FormulaError(f"{ingredient.name}: {ingredient.cas!r} is not a CAS number (digits like 24851-98-7)")
+        canonical, fits = self._names_cas(ingredient.name)
+        if canonical is None:
+            return  # a trade or house name: the CAS number says what it is
+        for cas in given:
+            if cas in fits:
+                continue
+            other = self._what_cas_is(cas)
+            if other is not None and compact(other) != compact(canonical):
+                own = ", ".join(sorted(fits)[:3])
+                raise FormulaError(
+                    f"{ingredient.name} ({canonical}, CAS {own}) is given with CAS {cas}, but CAS {cas} is {other}: "
+                    "the name and the CAS number name different materials; correct one of them"
+                )
+
+    def _identity(self, ingredient: Ingredient) -> str:
+        resolved = self._resolve(ingredient)
+        if resolved.material is not None:
+            return "material:" + resolved.material.name
+        if resolved.identified_as is not None:
+            return "listed:" + resolved.identified_as
+        return "name:" + compact(ingredient.name)
+
+    def _merge_duplicates(self, formula: Formula) -> tuple[Formula, list[str]]:
+        """One line per material: amounts of repeated lines summed, one note per merged material."""
+        groups: dict[str, list[Ingredient]] = {}
+        for ingredient in formula.ingredients:
+            groups.setdefault(self._identity(ingredient), []).append(ingredient)
+        if len(groups) == len(formula.ingredients):
+            return formula, []
+        notes = []
+        merged = []
+        for lines in groups.values():
+            first = lines[0]
+            total = sum(i.pct for i in lines)
+            cas = first.cas or next((i.cas for i in lines if i.cas), None)
+            merged.append(Ingredient(first.name, round(total, 6), cas))
+            if len(lines) > 1:
+                spellings = sorted({i.name for i in lines} - {first.name})
+                also = f" (also written {', '.join(spellings[:5])})" if spellings else ""
+                notes.append(
+                    f"{first.name} appears on {len(lines)} lines{also}; they were merged into one line of {total:g} %"
+                )
+        return replace(formula, ingredients=merged), notes
+
+    # -- combined limits, specified grades, substitutes ------------------------------------------
+    def _combined_limits(self, formula: Formula, totals: dict[str, float]) -> list[Violation]:
+        """Standards that share one limit ("Oakmoss + treemoss together must not exceed the limit")."""
+        out = []
+        by_word = {s.name.split()[0].lower(): s for s in self.regs.standards if s.name.split()}
+        seen: set[tuple[str, str]] = set()
+        for standard in self.regs.standards:
+            partner = by_word.get(standard.combined_with) if standard.combined_with else None
+            if partner is None or partner is standard:
+                continue
+            first, second = sorted((standard.key, partner.key))
+            if (first, second) in seen:
+                continue
+            seen.add((first, second))
+            amounts = [sum(totals.get(c, 0.0) for c in set(s.cas)) for s in (standard, partner)]
+            limits = [s.limit(formula.ifra_category) for s in (standard, partner)]
+            known = [x for x in limits if x is not None and x > 0]
+            if not known or not all(amounts):
+                continue
+            limit, total = min(known), sum(amounts)
+            if total > limit + 1e-12 and all(a <= (x or 0) for a, x in zip(amounts, limits, strict=True)):
+                out.append(
+                    Violation(
+                        kind="ifra_limit",
+                        name=f"{standard.name} + {partner.name}",
+                        cas=None,
+                        limit_pct=limit,
+                        actual_pct=round(total, 6),
+                        standard=f"{standard.key}+{partner.key}",
+                        over_by=round(total / limit, 3),
+                        sources=sorted(
+                            {
+                                m.name
+                                for m in (self.materials.by_cas.get(c) for s in (standard, partner) for c in s.cas)
+                                if m is not None
+                            }
+                        ),
+                        message=f"{standard.name} and {partner.name} together: {total:.4g} % in the product, "
+                        f"limit {limit:g} % for both (category {formula.ifra_category})",
+                    )
+                )
+        return out
+
+    def _specified_free_of(self, item: _Resolved, banned: Allergen) -> bool:
+        """True when `item` is a natural whose IFRA standard specifies its grade as (nearly) free of
+        `banned` (oakmoss and treemoss extracts: atranol and chloroatranol each below 100 ppm)."""
+        word = re.escape(re.sub(r"\(.*?\)", "", banned.name).strip().lower())
+        for cas in item.cas:
+            for standard in self.regs.by_cas.get(cas, []):
+                if "specification" in standard.kinds and re.search(rf"\b{word}\b", standard.specification.lower()):
+                    return True
+        return False
+
+    def _specification_notes(self, items: list[_Resolved]) -> list[str]:
+        """What the verdict assumes about materials IFRA specifies (oakmoss, treemoss), once per standard."""
+        banned_words = {re.sub(r"\(.*?\)", "", b.name).strip().lower() for b in self.regs.eu_prohibited}
+        out: dict[str, str] = {}
+        for item in items:
+            if item.ingredient.pct <= 0:
+                continue
+            for cas in item.cas:
+                for standard in self.regs.by_cas.get(cas, []):
+                    text = standard.specification.lower()
+                    if "specification" not in standard.kinds or standard.key in out:
+                        continue
+                    if not any(re.search(rf"\b{re.escape(w)}\b", text) for w in banned_words):
+                        continue
+                    out[standard.key] = (
+                        f"{item.ingredient.name} is judged as the grade the IFRA standard specifies "
+                        f"({standard.name}, {standard.key}): {standard.specification.rstrip('.')}. Atranol and "
+                        "chloroatranol themselves are banned in the EU; use only an extract certified to this "
+                        "specification, whose limit is the one applied here"
+                    )
+        return list(out.values())
+
+    def _substitutes_for(self, violations: list[Violation], items: list[_Resolved]) -> dict[str, list[dict[str, str]]]:
+        """Compliant alternatives (the curated table) for each prohibited or restricted material at fault."""
+        if not self.regs.substitutes:
+            return {}
+        by_name = {compact(i.ingredient.name): i for i in items}
+        out: dict[str, list[dict[str, str]]] = {}
+        for violation in violations:
+            if violation.kind not in ("prohibited", "ifra_limit"):
+                continue
+            for source in violation.sources or [violation.name]:
+                item = by_name.get(compact(source))
+                keys = {compact(source), compact(violation.name)}
+                cas = set(item.cas if item else []) | ({violation.cas} if violation.cas else set())
+                if item is not None and item.identified_as:
+                    keys.add(compact(item.identified_as))
+                options = [
+                    {"substitute": s.substitute, "role": s.role, "note": s.note}
+                    for s in self.regs.substitutes
+                    if (set(s.cas) & cas or compact(s.material) in keys) and self.usable(s.substitute)
+                ]
+                if options and source not in out:
+                    out[source] = options
+        return out
+
+    def usable(self, name: str) -> bool:
+        """A material of the database that is neither prohibited by IFRA nor banned in the EU."""
+        material = self.materials.resolve(name)
+        if material is None:
+            return False
+        for cas in material.cas:
+            if cas in self.regs.eu_banned_by_cas:
+                return False
+            for standard in self.regs.by_cas.get(cas, []):
+                limit = standard.limit("4")
+                if limit == 0.0 or (limit is None and "prohibition" in standard.kinds):
+                    return False
+        return True
+
     # -- correction --------------------------------------------------------------------------
     def correct(self, formula: Formula, report: Report) -> Formula | None:
-        """Remove prohibited and unknown materials, bring restricted ones under their limits,
-        renormalise the rest to 100 %; None when no compliant formula comes out."""
+        """The corrected formula (see `_correction`), or None."""
+        return self._correction(formula, report)[0]
+
+    def _is_solvent(self, name: str) -> bool:
+        material = self.materials.resolve(name)
+        return material is not None and material.family == "solvent"
+
+    def _correction(self, formula: Formula, report: Report) -> tuple[Formula | None, str | None]:
+        """Remove prohibited and unknown materials, keep every other material at the highest amount
+        that complies (restricted ones just under their limits), renormalise to 100 %.
+
+        Returns (formula, note): None and the reason when nothing usable remains; the note also
+        says when a diluent had to fill the concentrate."""
         drop = {v.name for v in report.violations if v.kind == "unknown_material"}
         for v in report.violations:
             if v.kind == "prohibited":
                 drop |= set(v.sources)
         pcts = {i.name: i.pct for i in formula.ingredients if i.name not in drop and i.pct > 0}
+        removed = ", ".join(sorted(drop)) or "nothing"
+        if not any(not self._is_solvent(n) for n in pcts):
+            return None, (
+                f"no corrected formula: once the prohibited or unidentified materials ({removed}) are taken out, "
+                "nothing but solvent remains"
+            )
         originals = {i.name: i for i in formula.ingredients}
         capped: dict[str, float] = {}
         for _ in range(60):
@@ -276,11 +532,11 @@ class Validator:
             room = 100.0 - sum(capped.values())
             free_sum = sum(free.values())
             if free_sum > 0 and room > 0:
-                pcts = {**capped, **{n: p * room / free_sum for n, p in free.items()}}
+                pcts = {**capped, **{n: round(p * room / free_sum, 4) for n, p in free.items()}}
             elif room > 0:
-                pcts = {**capped, DILUENT: room}
+                pcts = {**capped, DILUENT: round(room, 4)}
             candidate = Formula(
-                [Ingredient(n, round(p, 4), originals[n].cas if n in originals else None) for n, p in pcts.items()],
+                [Ingredient(n, p, originals[n].cas if n in originals else None) for n, p in pcts.items() if p > 0],
                 formula.dilution_pct,
                 formula.ifra_category,
                 formula.concentration,
@@ -289,12 +545,24 @@ class Validator:
             check = self.validate(candidate, correct=False)
             over = [v for v in check.violations if v.kind == "ifra_limit"]
             if check.compliant:
-                return candidate
+                return candidate, self._correction_note(candidate, drop)
             if not over:
-                return None
+                return None, "no corrected formula: " + "; ".join(v.message for v in check.violations)
             for v in over:
                 factor = CORRECTION_MARGIN * (v.limit_pct or 0.0) / (v.actual_pct or 1.0)
                 for name in v.sources:
                     if name in pcts:
-                        capped[name] = pcts[name] * factor
-        return None
+                        capped[name] = math.floor(pcts[name] * factor * 1e4) / 1e4
+        return None, "no corrected formula: the limits could not all be met by lowering the restricted materials"
+
+    def _correction_note(self, corrected: Formula, dropped: set[str]) -> str | None:
+        parts = []
+        if dropped:
+            parts.append(f"removed: {', '.join(sorted(dropped))}")
+        solvent = sum(i.pct for i in corrected.ingredients if self._is_solvent(i.name))
+        if any(i.name == DILUENT for i in corrected.ingredients) and solvent > 0:
+            parts.append(
+                f"the materials left are all at their limits, so {solvent:.2f} % of the corrected concentrate is "
+                "solvent; it is a dilution rather than the same formula"
+            )
+        return "; ".join(parts) or None

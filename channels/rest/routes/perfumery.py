@@ -70,9 +70,26 @@ class FormulaIn(BaseModel):
         },
     )
 
-    ingredients: list[IngredientIn] = Field(min_length=1, max_length=200)
-    dilution_pct: float | None = Field(default=None, gt=0, le=100, description="% of concentrate in the product")
-    concentration: str | None = Field(default=None, max_length=30, description="parfum, extrait, EDP, EDT, EDC")
+    ingredients: list[IngredientIn] = Field(
+        min_length=1,
+        max_length=200,
+        description="% of the concentrate per line; the lines must add up to 100 (+/- 0.5), else the report "
+        "says it cannot judge (verdict cannot_judge). Lines of one material are merged. A name and a CAS "
+        "number that name different materials are refused (422).",
+    )
+    dilution_pct: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="% of concentrate in the product. Optional: without it and without concentration the "
+        "formula is judged as EDP (18 %), and the report's `assumed` says so.",
+    )
+    concentration: str | None = Field(
+        default=None,
+        max_length=30,
+        description="parfum, extrait, EDP, EDT, EDC (25, 25, 18, 10, 4 % concentrate). Optional: the default "
+        "is EDP (18 %), stated in the report's `assumed`.",
+    )
     ifra_category: str = Field(default="4", max_length=4)
     leave_on: bool = True
 
@@ -117,11 +134,15 @@ async def generate_recipe(body: RecipeBrief, runtime: RuntimeDep) -> Response:
 @router.post("/validate/recipe", summary="Validate a formula against IFRA and the EU allergen rules")
 async def validate_recipe(body: FormulaIn, runtime: RuntimeDep) -> Response:
     """Limits are checked in the finished product (concentrate % x dilution), substances are
-    summed over every source, unknown materials are reported, and a non-compliant formula
-    comes with a corrected one."""
+    summed over every source, unknown materials are reported. `verdict` is compliant,
+    not_compliant or cannot_judge (the concentrate does not add up to 100 %: `cannot_judge`
+    says why). A non-compliant formula comes with a corrected one, or `correction_note` says
+    why there is none, and `substitutes` lists compliant alternatives for each material at
+    fault. Defaults the formula left open (the concentration: EDP) are listed in `assumed`.
+    422: the body is not a formula, or a line's name and CAS number name different materials."""
     try:
         formula = Formula.from_dict(body.model_dump(exclude_none=True))
+        report = await asyncio.to_thread(runtime.perfumery.validator.validate, formula)
     except FormulaError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    report = await asyncio.to_thread(runtime.perfumery.validator.validate, formula)
     return _json(report.to_dict())
