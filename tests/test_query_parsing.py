@@ -502,3 +502,20 @@ def test_perfume_families_are_understood(parser: QueryParser, query: str, mood: 
     parsed = parse(parser, query)
     assert mood in parsed.moods
     assert parsed.notes == []  # 시프레 is not cypress
+
+
+@pytest.mark.parametrize("query", ["not-too-sweet vanilla please", "not overly sweet amber with vanilla"])
+def test_degree_negation_stops_at_its_adjective(parser: QueryParser, query: str) -> None:
+    parsed = parse(parser, query)
+    assert "Vanilla" in parsed.notes
+    assert "sweet" in parsed.exclude_accords
+
+
+@pytest.mark.parametrize(("query", "accord"), [("은은한 비누향 향수", "soapy"), ("비누 향 나는 거", "soapy")])
+def test_soap_smell_names_the_soapy_accord(parser: QueryParser, query: str, accord: str) -> None:
+    assert accord in parse(parser, query).accords
+
+
+@pytest.mark.parametrize("query", ["오래가네요 이 향", "향이 오래가야 해요"])
+def test_longevity_stem_in_any_ending(parser: QueryParser, query: str) -> None:
+    assert "long lasting" in parse(parser, query).longevity

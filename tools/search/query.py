@@ -24,6 +24,8 @@ _EN_SCOPE_RESET = re.compile(
     r"(?<![a-z])(?:but|with|for|like|love|loves|want|wants|prefer|please|perfumes?|fragrances?|"
     r"scents?|colognes?|i|yet|though|however|also|plus|and with)(?![a-z])|[.!?;:,]"
 )
+# "not too", "not overly": the cue negates the adjective after the degree word, not the list after it.
+_EN_DEGREE = re.compile(r"[\s-]*(?:too|overly|very|that|so|super)(?![a-z])")
 # Korean connectors between listed items ("바닐라나 머스크", "장미, 자스민").
 _KO_CONNECTOR = re.compile(
     r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도)?\s*[,/·]?\s*$"
@@ -528,6 +530,8 @@ class QueryParser:
                 if not opened:
                     continue
                 between = folded[opened[-1] : hit.start]
+                if _EN_DEGREE.match(between) and any(opened[-1] <= h.start < hit.start for h in negatable):
+                    continue  # "not too sweet vanilla": the degree word's adjective only
                 if not _EN_SCOPE_RESET.search(between) and not self._hit_between(
                     hits, opened[-1], hit.start, allow=negatable
                 ):
