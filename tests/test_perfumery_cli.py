@@ -33,13 +33,37 @@ NON_COMPLIANT = {
     ],
 }
 NEGATIVE = {"dilution_pct": 20, "ingredients": [{"name": "Hedione", "pct": -3}, {"name": "Galaxolide", "pct": 103}]}
+SUM_300 = {
+    "concentration": "EDP",
+    "ingredients": [{"name": n, "pct": 100} for n in ("Hedione", "Iso E Super", "Galaxolide")],
+}
+CAS_CONFLICT = {"concentration": "EDP", "ingredients": [{"name": "Hedione", "cas": "31906-04-4", "pct": 100}]}
+NO_CONCENTRATION = {"ingredients": GOOD["ingredients"]}
+LILIAL = {"concentration": "EDP", "ingredients": [{"name": "Lilial", "pct": 5}, {"name": "Hedione", "pct": 95}]}
+EVAL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "eval_validate_small.jsonl"
+
+
+def _eval_with_a_miss(folder: Path) -> Path:
+    """The small set plus a case whose expectation is wrong on purpose (Lilial is never compliant)."""
+    path = folder / "eval_with_a_miss.jsonl"
+    wrong = {"id": "wrong-on-purpose", "formula": LILIAL, "expect": {"verdict": "compliant", "why": "wrong"}}
+    path.write_text(EVAL_FIXTURE.read_text(encoding="utf-8") + json.dumps(wrong) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
     """The independent runs, all at once; each home is fresh and nothing is ingested."""
     files = tmp_path_factory.mktemp("formulas")
-    for name, data in (("good", GOOD), ("bad", NON_COMPLIANT), ("negative", NEGATIVE)):
+    for name, data in (
+        ("good", GOOD),
+        ("bad", NON_COMPLIANT),
+        ("negative", NEGATIVE),
+        ("sum300", SUM_300),
+        ("cas_conflict", CAS_CONFLICT),
+        ("no_concentration", NO_CONCENTRATION),
+        ("lilial", LILIAL),
+    ):
         (files / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
     (files / "broken.json").write_text('{"ingredients": [', encoding="utf-8")
     home = tmp_path_factory.mktemp("cli_home")
@@ -50,6 +74,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
         "negative": (["validate", str(files / "negative.json"), "--json"], home),
         "broken": (["validate", str(files / "broken.json"), "--json"], home),
         "missing": (["validate", str(files / "absent.json"), "--json"], home),
+        "sum300": (["validate", str(files / "sum300.json")], home),
+        "sum300_json": (["validate", str(files / "sum300.json"), "--json"], home),
+        "cas_conflict": (["validate", str(files / "cas_conflict.json")], home),
+        "no_concentration": (["validate", str(files / "no_concentration.json")], home),
+        "lilial": (["validate", str(files / "lilial.json")], home),
+        "eval_validate": (["eval", "validate", "--data", str(EVAL_FIXTURE)], home),
+        "eval_validate_json": (["eval", "validate", "--data", str(EVAL_FIXTURE), "--json"], home),
+        "eval_validate_miss": (["eval", "validate", "--data", str(_eval_with_a_miss(files))], home),
         "compose": (["compose", "--family", "플로럴", "--mood", "로맨틱", "--json"], home),
         "compose_en": (["compose", "--family", "woody", "--like", "vetiver", "--dislike", "vanilla", "--json"], home),
         "compose_text": (["compose", "--family", "citrus", "--season", "summer"], home),
@@ -112,6 +144,50 @@ def test_validate_a_bad_file_exits_2_with_a_sentence(
     assert run.stderr.startswith("error: ")
     for word in words:
         assert word in run.stderr, run.stderr
+
+
+def test_validate_a_concentrate_of_300_percent_cannot_judge(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["sum300"]
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.startswith("CANNOT JUDGE")
+    assert "300 %" in run.stdout and "not 100" in run.stdout
+    report = json.loads(runs["sum300_json"].stdout)
+    assert report["verdict"] == "cannot_judge" and report["compliant"] is False
+
+
+def test_validate_a_name_contradicting_its_cas_exits_2(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["cas_conflict"]
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr.startswith("error: ")
+    assert "Hedione" in run.stderr and "31906-04-4 is Lyral" in run.stderr
+
+
+def test_validate_states_the_default_concentration(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["no_concentration"]
+    assert run.returncode == 0, run.stderr
+    assert "Assumed:" in run.stdout and "EDP" in run.stdout
+
+
+def test_validate_names_substitutes(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["lilial"]
+    assert run.returncode == 1
+    assert "Instead of Lilial:" in run.stdout
+
+
+def test_eval_validate_on_the_small_set(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["eval_validate"]
+    assert run.returncode == 0, run.stderr
+    cases = sum(1 for line in EVAL_FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert f"{cases}/{cases} (100.0 %)" in run.stdout
+    report = json.loads(runs["eval_validate_json"].stdout)
+    assert report["cases"] == cases and report["share_right"] == 1.0 and report["misses"] == []
+    assert set(report["by_verdict"]) == {"compliant", "not_compliant", "cannot_judge", "refused"}
+
+
+def test_eval_validate_lists_each_miss(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    run = runs["eval_validate_miss"]
+    assert run.returncode == 0, run.stderr
+    assert "wrong-on-purpose: expected compliant, got not_compliant" in run.stdout
 
 
 # -- compose ----------------------------------------------------------------------------------

@@ -985,3 +985,34 @@ def test_the_report_lists_compliant_alternatives_for_each_violating_material(
 
 def test_a_compliant_formula_lists_no_substitutes(validator: Validator) -> None:
     assert validate(validator, BALANCED).substitutes == {}
+
+
+def test_furocoumarin_oils_each_under_their_limit_are_summed_as_shares_of_their_limits(validator: Validator) -> None:
+    # IFRA_STD_087 / _092: "the sum of each oil's level as % of its own limit must not exceed 100".
+    assert "sum of each oil's level" in ifra_row("IFRA_STD_087")["phototoxicity_notes"]
+    bergamot, lemon = cat4_limit(ifra_row("IFRA_STD_087")), cat4_limit(ifra_row("IFRA_STD_092"))
+    assert bergamot is not None and lemon is not None
+    dilution = CONCENTRATIONS["edt"]
+    pct_b, pct_l = 0.75 * bergamot * 100 / dilution, 0.75 * lemon * 100 / dilution  # 75 % of each limit
+    lines = [{"name": "Bergamot Oil", "pct": pct_b}, {"name": "Lemon Oil", "pct": pct_l}]
+    report = validate(validator, [*lines, {"name": FILLER, "pct": 100 - pct_b - pct_l}], concentration="EDT")
+    [violation] = [v for v in report.violations if v.kind == "ifra_limit"]
+    assert {"Bergamot Oil", "Lemon Oil"} <= set(violation.sources)
+    assert violation.actual_pct == pytest.approx(150, abs=0.5)
+    assert report.corrected is not None and validator.validate(report.corrected).compliant
+    # One oil alone at 75 % of its limit is fine.
+    alone = validate(validator, with_filler(lines[0]), concentration="EDT")
+    assert not [v for v in alone.violations if v.kind == "ifra_limit"]
+
+
+def test_lookup_material_names_compliant_substitutes_for_a_banned_material(perfumery: Perfumery) -> None:
+    from tools.toolkit import Toolkit
+
+    toolkit = Toolkit(engine=None, perfumery=perfumery, composer=None)  # type: ignore[arg-type]
+    info = toolkit.lookup_material("Lilial")
+    assert info["eu_banned"] is True and info["usable"] is False
+    assert info["substitutes"]
+    for option in info["substitutes"]:
+        assert option["role"] and perfumery.validator.usable(option["substitute"])
+        assert option["substitute"] != "Lilial"
+    assert toolkit.lookup_material("Hedione")["substitutes"] == []

@@ -235,9 +235,11 @@ def validate(
 ) -> None:
     """Check a formula against the IFRA Standards and EU allergen rules.
 
-    FILE holds {"concentration": "EDP" (or "dilution_pct": 18), "ifra_category": "4",
-    "ingredients": [{"name": "...", "cas": "optional", "pct": 5.0}]}. Exit code 0: compliant;
-    1: not compliant (the report shows a corrected formula); 2: the file is not a valid formula.
+    FILE holds {"concentration": "EDP" (or "dilution_pct": 18; neither: EDP, stated in the report),
+    "ifra_category": "4", "ingredients": [{"name": "...", "cas": "optional", "pct": 5.0}]}; the lines
+    add up to 100 (+/- 0.5), else the report says it cannot judge. Exit code 0: compliant; 1: not
+    compliant or cannot be judged (the report says why, with a corrected formula where one exists);
+    2: the file is not a valid formula, or a name and its CAS number name different materials.
     """
     from tools.perfumery.formula import Formula, FormulaError
 
@@ -249,9 +251,9 @@ def validate(
         raise fail(f"{file}: not JSON ({exc}).", 2) from None
     try:
         formula = Formula.from_dict(data)
+        report = _perfumery().validator.validate(formula)
     except FormulaError as exc:
         raise fail(f"{file}: {exc}.", 2) from None
-    report = _perfumery().validator.validate(formula)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -261,14 +263,24 @@ def validate(
 
 
 def _print_report(report: Any) -> None:
-    verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
+    verdict = {"compliant": "COMPLIANT", "not_compliant": "NOT COMPLIANT", "cannot_judge": "CANNOT JUDGE"}
     typer.secho(
-        f"{verdict} ({report.amendment}, category {report.ifra_category}, {report.dilution_pct:g} % concentrate)",
+        f"{verdict[report.verdict]} ({report.amendment}, category {report.ifra_category}, "
+        f"{report.dilution_pct:g} % concentrate)",
         bold=True,
         fg=typer.colors.GREEN if report.compliant else typer.colors.RED,
     )
+    if report.cannot_judge:
+        typer.echo(f"  Cannot judge: {report.cannot_judge}.")
+    for assumption in report.assumed:
+        typer.echo(f"  Assumed: {assumption}.")
     for v in report.violations:
         typer.echo(f"  x {v.kind}: {v.message}")
+    for material, options in report.substitutes.items():
+        listed = "; ".join(f"{o['substitute']} ({o['role']})" for o in options)
+        typer.echo(f"  Instead of {material}: {listed}")
+    for note in report.notes:
+        typer.echo(f"  Note: {note}.")
     if report.allergens_to_declare:
         typer.echo("Allergens to declare:")
         for a in report.allergens_to_declare:
@@ -279,6 +291,8 @@ def _print_report(report: Any) -> None:
         typer.echo("Corrected formula:")
         for i in report.corrected.ingredients:
             typer.echo(f"  {i.pct:>8.3f} %  {i.name}")
+    if report.correction_note:
+        typer.echo(f"  ({report.correction_note}.)")
 
 
 @app.command()
@@ -459,6 +473,34 @@ def eval_search(
                 typer.echo(f"  recovered: {', '.join(hangul['recovered_words'])}")
             if hangul.get("missed_words"):
                 typer.echo(f"  not recovered: {', '.join(hangul['missed_words'])}")
+
+
+@eval_app.command("validate")
+def eval_validate(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="JSONL formulas with expected verdicts (default: the bundled set)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The share of validation verdicts right (compliant, not_compliant, cannot_judge, refused) on a
+    labelled set, listing each miss with the expected and the actual verdict."""
+    from tools.perfumery.validation import (
+        DEFAULT_VALIDATE_EVAL,
+        evaluate_validate,
+        format_validate_report,
+        load_validate_eval,
+    )
+
+    path = data or DEFAULT_VALIDATE_EVAL
+    if data is None and not path.exists():
+        raise fail(f"no evaluation set at {path}; give one with --data FILE.", 2)
+    try:
+        cases = load_validate_eval(path)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    report = evaluate_validate(_perfumery().validator, cases)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_validate_report(report))
 
 
 # The options every benchmark shares.

@@ -36,6 +36,7 @@ _CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
 
 _CAS_ANYWHERE = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
 _TOGETHER = re.compile(r"(\w+)\s*\+\s*(\w+) together must not exceed the limit", re.IGNORECASE)
+_SUM_OF_RATIOS = re.compile(r"sum of each \w+'s level as % of its (?:own )?limit", re.IGNORECASE)
 _NATURAL_CAP = re.compile(r"natural sources acceptable[^.]*?at most\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
 
 
@@ -86,6 +87,8 @@ class Standard:
     natural_cap: float | None = None  # % a banned substance may reach when naturals bring it
     specification: str = ""  # what the material must meet (oakmoss: atranol and chloroatranol below 100 ppm)
     combined_with: str = ""  # first word of a standard whose amount counts against the same limit
+    # Furocoumarin oils: with the others so marked, the sum of each one's level as % of its limit <= 100.
+    sum_of_ratios: bool = False
 
     def limit(self, category: str) -> float | None:
         return self.limits.get(category)
@@ -200,6 +203,7 @@ def load_standards(path: Path) -> list[Standard]:
                 else None,
                 specification=(row.get("specified_notes") or "").strip(),
                 combined_with=_partner(row["name"], row.get("restricted_notes") or ""),
+                sum_of_ratios=bool(_SUM_OF_RATIOS.search(row.get("phototoxicity_notes") or "")),
                 notes=" ".join(
                     (row.get(k) or "").strip()
                     for k in ("prohibited_notes", "restricted_notes", "phototoxicity_notes", "specified_notes")

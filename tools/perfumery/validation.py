@@ -13,7 +13,11 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
+from core.errors import FragranceError
+from core.jsonl import read_jsonl
 from tools.perfumery.formula import AllergenLine, Formula, FormulaError, Ingredient, Report, Violation
 from tools.perfumery.materials import Material, MaterialDB
 from tools.perfumery.regulation import (
@@ -207,6 +211,31 @@ class Validator:
 
         if judgeable:
             violations += self._combined_limits(formula, totals)
+            # Furocoumarin-containing oils: each under its own limit, and together at most 100 % of their limits.
+            shares = [
+                (standard, sum(totals[c] for c in covered(standard.cas)) / limit)
+                for standard in self.regs.standards
+                if standard.sum_of_ratios and (limit := standard.limit(formula.ifra_category)) and covered(standard.cas)
+            ]
+            if len(shares) > 1 and sum(r for _, r in shares) > 1 + 1e-9 and all(r <= 1 for _, r in shares):
+                total_share = sum(r for _, r in shares)
+                involved = sorted({c for standard, _ in shares for c in covered(standard.cas)})
+                parts = ", ".join(f"{standard.name} {100 * r:.0f} %" for standard, r in shares)
+                violations.append(
+                    Violation(
+                        kind="ifra_limit",
+                        name="Furocoumarin-containing oils together",
+                        cas=None,
+                        limit_pct=100.0,
+                        actual_pct=round(100 * total_share, 4),
+                        standard="+".join(standard.key for standard, _ in shares),
+                        over_by=round(total_share, 3),
+                        sources=sorted({names[i] for c in involved for i, _, _ in sources[c]}),
+                        message=f"furocoumarin-containing oils together reach {100 * total_share:.0f} % of their "
+                        f"limits ({parts}); each is under its own, but IFRA allows 100 % in total "
+                        f"(category {formula.ifra_category})",
+                    )
+                )
         for banned in self.regs.eu_prohibited:
             involved = covered(banned.cas)
             counted = [
@@ -566,3 +595,114 @@ class Validator:
                 "solvent; it is a dilution rather than the same formula"
             )
         return "; ".join(parts) or None
+
+
+# -- evaluation: `fragrance-ai eval validate` ----------------------------------------------------
+VERDICTS = ("compliant", "not_compliant", "cannot_judge", "refused")
+DEFAULT_VALIDATE_EVAL = Path(__file__).resolve().parent / "data" / "eval_validate.jsonl"
+
+
+@dataclass(slots=True)
+class ValidateCase:
+    id: str
+    formula: Any
+    verdict: str
+    violations_include: list[str]
+    why: str = ""
+
+
+def load_validate_eval(path: Path) -> list[ValidateCase]:
+    """{"id", "formula", "expect": {"verdict", "violations_include", "why"}} per line; FragranceError
+    names the line of anything else."""
+    cases = []
+    for number, item in read_jsonl(path):
+        where = f"{path}: line {number}"
+        if not isinstance(item, dict) or "formula" not in item or not isinstance(item.get("expect"), dict):
+            raise FragranceError(f"{where}: a case is an object with formula and expect.")
+        expect = item["expect"]
+        verdict = str(expect.get("verdict", "")).strip().lower().replace("-", "_").replace(" ", "_")
+        if verdict not in VERDICTS:
+            raise FragranceError(
+                f"{where}: expect.verdict {expect.get('verdict')!r} is not one of {', '.join(VERDICTS)}."
+            )
+        include = expect.get("violations_include") or []
+        if not isinstance(include, list) or not all(isinstance(n, str) for n in include):
+            raise FragranceError(f"{where}: expect.violations_include must be a list of names.")
+        cases.append(
+            ValidateCase(str(item.get("id", number)), item["formula"], verdict, include, str(expect.get("why", "")))
+        )
+    return cases
+
+
+def _names_in(report: Report) -> set[str]:
+    """Every name a violation goes by: the standard's or list's, the lines at fault, what they resolved to."""
+    names: set[str] = set()
+    resolved = {compact(r["input"]): r["material"] for r in report.resolved}
+    for v in report.violations:
+        names |= {compact(v.name), *(compact(s) for s in v.sources)}
+        names |= {compact(resolved[compact(s)]) for s in v.sources if resolved.get(compact(s))}
+        names |= {compact(part) for part in re.findall(r"[^()/,]+", v.name) if part.strip()}
+        if v.cas:
+            names.add(v.cas)
+    return names
+
+
+def _found(wanted: str, names: set[str], validator: Validator) -> bool:
+    key = compact(wanted)
+    if key in names or any(key and (key in n or n in key) for n in names if len(n) > 3):
+        return True
+    material = validator.materials.resolve(wanted)  # a synonym or Korean name of the material at fault
+    return material is not None and any(compact(n) in names for n in [material.name, *material.synonyms, *material.cas])
+
+
+def evaluate_validate(validator: Validator, cases: list[ValidateCase]) -> dict[str, Any]:
+    """The share of verdicts right (a right verdict also names every expected violation), with each miss."""
+    misses = []
+    by_verdict: dict[str, list[int]] = {v: [0, 0] for v in VERDICTS}
+    for case in cases:
+        detail = ""
+        missing: list[str] = []
+        try:
+            report = validator.validate(Formula.from_dict(case.formula))
+            actual = report.verdict
+            detail = report.cannot_judge or "; ".join(v.message for v in report.violations)
+            names = _names_in(report)
+            missing = [n for n in case.violations_include if not _found(n, names, validator)]
+        except FormulaError as exc:
+            actual, detail = "refused", str(exc)
+        right = actual == case.verdict and not missing
+        by_verdict[case.verdict][1] += 1
+        by_verdict[case.verdict][0] += right
+        if not right:
+            misses.append(
+                {
+                    "id": case.id,
+                    "expected": case.verdict,
+                    "actual": actual,
+                    "missing_violations": missing,
+                    "why": case.why,
+                    "detail": detail,
+                }
+            )
+    total = len(cases)
+    return {
+        "cases": total,
+        "right": total - len(misses),
+        "share_right": round((total - len(misses)) / total, 4) if total else 0.0,
+        "by_verdict": {v: {"right": r, "cases": n} for v, (r, n) in by_verdict.items() if n},
+        "misses": misses,
+    }
+
+
+def format_validate_report(report: dict[str, Any]) -> str:
+    lines = [f"Validation verdicts right: {report['right']}/{report['cases']} ({100 * report['share_right']:.1f} %)"]
+    for verdict, counts in report["by_verdict"].items():
+        lines.append(f"  {verdict}: {counts['right']}/{counts['cases']}")
+    for miss in report["misses"]:
+        extra = f"; violations not named: {', '.join(miss['missing_violations'])}" if miss["missing_violations"] else ""
+        lines.append(f"- {miss['id']}: expected {miss['expected']}, got {miss['actual']}{extra}")
+        if miss["why"]:
+            lines.append(f"    why: {miss['why']}")
+        if miss["detail"]:
+            lines.append(f"    report: {miss['detail'][:300]}")
+    return "\n".join(lines)
