@@ -599,3 +599,63 @@ def test_eval_compose_command(tmp_path: Path) -> None:
     assert "per style" in run.stdout and "chypre" in run.stdout and "ko" in run.stdout
     run = run_cli(["eval", "compose", "--data", str(COMPOSE_FIXTURE), "--json"], tmp_path)
     assert json.loads(run.stdout)["overall"]["briefs"] == len(load_compose_eval(COMPOSE_FIXTURE))
+
+
+@pytest.mark.parametrize(
+    ("family", "style"),
+    [
+        ("fruity chypre", "chypre"),
+        ("프루티 시프레", "chypre"),
+        ("powdery floral", "powdery"),
+        ("아로마틱 우디", "aromatic"),
+        ("white floral", "white floral"),
+        ("시트러스 코롱", "citrus"),
+        ("floral aquatic", "aquatic"),
+        ("woody", "woody"),
+    ],
+)
+def test_a_phrase_naming_several_styles_picks_the_most_specific(composer: Composer, family: str, style: str) -> None:
+    assert composer.compose(Brief(fragrance_family=family)).brief["fragrance_family"] == style
+
+
+def test_a_described_mood_colours_the_formula_and_a_bad_keyword_is_refused(composer: Composer) -> None:
+    comp = composer.compose(Brief(fragrance_family="leather", mood="tobacco shop, old armchair"))
+    assert comp.brief["mood"] is None and comp.validation["compliant"]
+    assert any("tobacco" in _notes_for(i["name"]) for i in comp.ingredients)  # what the mood names counts
+    comp = composer.compose(Brief(fragrance_family="아쿠아틱", mood="수영장 나와서 햇볕 쬐는 느낌", season="사계절"))
+    assert comp.brief["mood"] is None and comp.brief["season"] is None and comp.language == "ko"
+    assert not re.search(r"[A-Za-z]{3,}", comp.name.replace("EDP", "")), comp.name
+    for season in ("all year", "year-round"):
+        assert composer.compose(Brief(fragrance_family="musky", season=season)).brief["season"] is None
+    with pytest.raises(BriefError, match="grumpy"):
+        composer.compose(Brief(fragrance_family="floral", mood="grumpy"))
+
+
+@pytest.mark.parametrize(
+    ("liked", "material"),
+    [
+        (["주니퍼", "솔잎"], {"Juniper Berry Oil"}),  # the lexicon's Juniper is the table's Juniper Berries
+        (["pine"], {"Scotch Pine Oil"}),
+        (["무화과"], {"Stemone"}),  # fig leaf absolute is prohibited; Stemone carries fig leaf
+        (["neroli"], {"Orange Flower Absolute"}),  # neroli oil is out; its natural relative
+        (["rose"], {"Rose Absolute", "Rose Oil"}),  # the natural material of the note first
+        (["oud"], {"Agarwood Oil"}),  # not cypriol
+    ],
+)
+def test_a_liked_note_gets_the_material_a_perfumer_would_use(
+    composer: Composer, liked: list[str], material: set[str]
+) -> None:
+    comp = composer.compose(Brief(fragrance_family="aromatic", liked_notes=liked))
+    assert not comp.omitted_notes, comp.omitted_notes
+    assert _names(comp) & material, sorted(_names(comp))
+    assert comp.validation["compliant"]
+
+
+def test_the_bundled_compose_evaluation_meets_its_target(composer: Composer) -> None:
+    from tools.perfumery.composition import DEFAULT_COMPOSE_EVAL
+
+    if not DEFAULT_COMPOSE_EVAL.exists():
+        pytest.skip("no bundled compose evaluation set")
+    report = evaluate_compose(composer, load_compose_eval(DEFAULT_COMPOSE_EVAL))
+    assert report["overall"]["share"] >= 0.95, report["misses"]
+    assert set(report["by_language"]) == {"en", "ko"}

@@ -413,6 +413,36 @@ def eval_nlu(
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
 
 
+@eval_app.command("compose")
+def eval_compose(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="JSONL briefs with a perfumer's expectations (default: the bundled set)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The share of composed formulas meeting every expectation of their brief (signature materials,
+    keep-outs, liked and disliked notes, compliance), per style and per language, with the misses."""
+    from tools.perfumery.composition import (
+        DEFAULT_COMPOSE_EVAL,
+        Composer,
+        evaluate_compose,
+        format_compose_report,
+        load_compose_eval,
+    )
+    from tools.search.lexicon import default_lexicon
+
+    path = data or DEFAULT_COMPOSE_EVAL
+    if data is None and not path.exists():
+        raise fail(f"no evaluation set at {path}; give one with --data FILE.", 2)
+    try:
+        items = load_compose_eval(path)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    report = evaluate_compose(Composer(_perfumery(), default_lexicon()), items)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_compose_report(report))
+
+
 @eval_app.command("search")
 def eval_search(
     queries: Annotated[

@@ -53,6 +53,7 @@ class Style:
     roles: dict[str, dict[str, str]]  # layer -> language -> what the layer does in this style
     keep_out: tuple[str, ...]  # group or material names
     keep_out_in_season: dict[str, tuple[str, ...]]
+    precedence: int = 1  # in a phrase naming several styles, the most specific wins
 
     def text(self, what: dict[str, str], language: str) -> str:
         return what.get(language) or what["en"]
@@ -91,6 +92,7 @@ def load_styles(path: Path = STYLES_FILE) -> StyleBook:
             roles={layer: dict(raw["roles"][layer]) for layer in LAYERS},
             keep_out=tuple(raw.get("keep_out", [])),
             keep_out_in_season={k: tuple(v) for k, v in (raw.get("keep_out_in_season") or {}).items()},
+            precedence=int(raw.get("precedence", 1)),
         )
     groups = {k: tuple(v) for k, v in (data.get("groups") or {}).items()}
     relatives = {compact(k): tuple(v) for k, v in (data.get("relatives") or {}).items()}
@@ -124,6 +126,7 @@ STYLES: dict[str, tuple[tuple[float, float, float], dict[str, float]]] = {
     name: (style.split, style.weights) for name, style in STYLE_BOOK.styles.items()
 }
 FAMILY_WORDS = {name: list(style.words) for name, style in STYLE_BOOK.styles.items()}
+PRECEDENCE = {name: style.precedence for name, style in STYLE_BOOK.styles.items()}
 INTENSITY_WORDS = {
     "light": ["light", "soft", "subtle", "가벼운", "가볍게", "은은한", "약한", "라이트"],
     "moderate": ["moderate", "medium", "normal", "보통", "중간", "적당한"],
@@ -216,6 +219,15 @@ class Composition:
 
 
 _LATIN = re.compile(r"[A-Za-z]")
+_WORDS = re.compile(r"\w+")
+# Season words meaning "no particular season".
+ANY_SEASON = frozenset(
+    compact(w)
+    for w in (
+        "all year", "all year round", "year round", "year-round", "all seasons", "all season", "any season",
+        "every season", "four seasons", "사계절", "연중", "일년내내", "올시즌", "계절 무관", "아무 때나",
+    )
+)  # fmt: skip
 
 
 def _object_particle(word: str) -> str:
@@ -231,17 +243,33 @@ def _compact(text: str) -> str:
     return compact(text)
 
 
-def _pick(word: str | None, table: dict[str, list[str]], what: str, default: str | None) -> str | None:
+def _pick(
+    word: str | None,
+    table: dict[str, list[str]],
+    what: str,
+    default: str | None,
+    precedence: dict[str, int] | None = None,
+) -> str | None:
+    """The entry a word names: its own name or word first; in a phrase, the most specific entry
+    it names ("fruity chypre": chypre; "powdery floral": powdery; "아로마틱 우디": aromatic),
+    then the one named first, the longer word on a tie."""
     if word is None or not str(word).strip():
         return default
     folded = _compact(str(word))
-    keys = {name: [k for k in (_compact(w) for w in words) if k] for name, words in table.items()}
-    for name, found in keys.items():  # a style's own name or word first, then one inside the phrase
-        if folded == _compact(name) or folded in found:
-            return name
+    keys = {name: [k for k in (_compact(w) for w in [name, *words]) if k] for name, words in table.items()}
     for name, found in keys.items():
-        if any(k in folded for k in found):
+        if folded in found:
             return name
+    best: tuple[int, int, int, int] | None = None
+    chosen = None
+    for order, (name, found) in enumerate(keys.items()):
+        rank = -(precedence or {}).get(name, 0)
+        for k in found:
+            at = folded.find(k)
+            if at >= 0 and (best is None or (rank, at, -len(k), order) < best):
+                best, chosen = (rank, at, -len(k), order), name
+    if chosen is not None:
+        return chosen
     raise BriefError(f"unknown {what} {word!r}; use one of: {', '.join(table)} (Korean words work too)")
 
 
@@ -256,8 +284,17 @@ class Composer:
         if problems:
             raise FragranceError("styles.yaml does not match the materials table: " + "; ".join(problems))
         # Per-material lookups every brief needs, computed once.
-        self.note_keys = {m.name: frozenset(compact(n) for n in m.notes_for) for m in perfumery.materials.materials}
-        self.primary = {m.name: compact(m.notes_for[0]) for m in perfumery.materials.materials if m.notes_for}
+        canonical = lexicon.canonical_note
+        self.note_keys = {
+            m.name: frozenset(k for n in m.notes_for for k in (compact(n), compact(canonical(n))))
+            for m in perfumery.materials.materials
+        }
+        # The note each material is first of all (agarwood: oud; cypriol: cypriol).
+        self.primary = {
+            m.name: frozenset({compact(m.notes_for[0]), compact(canonical(m.notes_for[0]))})
+            for m in perfumery.materials.materials
+            if m.notes_for
+        }
         self._ceilings: dict[tuple[str, float], float] = {}
 
     # -- understanding the brief -----------------------------------------------------------
@@ -302,7 +339,7 @@ class Composer:
         return notes, frozenset(keys), families
 
     def _rule_accords(self, kind: str, word: str | None) -> tuple[str | None, list[str]]:
-        if not word:
+        if not word or (kind == "season" and _compact(word) in ANY_SEASON):
             return None, []
         rules = self.lexicon.rules.get(kind, {})
         if compact(word) in {compact(name) for name in rules}:  # the rule's own name ("fresh")
@@ -310,6 +347,10 @@ class Composer:
             return name, list(rules[name].accords)
         parsed = self.parser.parse(word)
         names = {"season": parsed.seasons, "mood": parsed.moods}[kind]
+        if not names and kind == "mood" and len(_WORDS.findall(word)) > 1:
+            # A described mood ("old saddle, smoky and dry") is not a keyword: what it names
+            # (accords, notes) colours the formula; nothing in it is refused.
+            return None, list(parsed.accords)
         if not names:
             known = ", ".join(sorted(self.lexicon.rules.get(kind, {})))
             raise BriefError(f"unknown {kind} {word!r}; try one of: {known} (Korean words work too)")
@@ -323,10 +364,11 @@ class Composer:
 
     # -- composing -----------------------------------------------------------------------------
     def compose(self, brief: Brief) -> Composition:
-        family = _pick(brief.fragrance_family, FAMILY_WORDS, "fragrance family", "floral") or "floral"
+        family = _pick(brief.fragrance_family, FAMILY_WORDS, "fragrance family", "floral", PRECEDENCE) or "floral"
         intensity = _pick(brief.intensity, INTENSITY_WORDS, "intensity", "moderate") or "moderate"
         season, season_accords = self._rule_accords("season", brief.season)
         mood, mood_accords = self._rule_accords("mood", brief.mood)
+        mood_notes = self.parser.parse(brief.mood).notes if brief.mood and mood is None else []
         dilution = concentration_dilution(brief.concentration)
         liked, liked_accords = self._notes(brief.liked_notes)
         disliked, disliked_keys, banned_families = self._dislikes(brief.disliked_notes)
@@ -360,7 +402,7 @@ class Composer:
         # below its usual dose, or one the style would otherwise keep out.
         candidates = [m for m in allowed if m.name not in keep_out and self._usable_max(m, dilution) >= m.use_min_pct]
         liked_keys = {compact(n) for n in liked}
-        inspired = {compact(n) for n in brief.inspiration_notes}
+        inspired = {compact(self.lexicon.canonical_note(n)) for n in [*brief.inspiration_notes, *mood_notes]}
 
         def score(m: Material) -> float:
             notes = self.note_keys[m.name]
@@ -383,21 +425,32 @@ class Composer:
         liked_by: dict[str, list[str]] = {}  # material -> the liked notes it was chosen for
         roles: dict[str, Signature] = {}  # material -> the signature group it fills
         omitted: list[dict[str, str]] = []
-        for note in liked:  # every liked note gets its best material, whatever the layer
+        # Every liked note gets its best material, whatever the layer; a note a described mood
+        # names ("tobacco shop") too, when the style has room for it (never reported as omitted).
+        wished = [(n, True) for n in liked] + [(n, False) for n in mood_notes if n not in liked]
+        for note, asked in wished:
             key = compact(note)
-            # The material the note is first of all (agarwood for oud, not cypriol), then the
-            # one the style has room for, then the best-scored.
+            raw = [r for r in self.styles.relatives.get(key, ()) if not r.startswith("family:")]
+            relatives = {compact(r) for r in raw} | {compact(self.lexicon.canonical_note(r)) for r in raw}
+            relatives.discard(key)
+            tiers = {m.name: self._liked_tier(m, key, relatives) for m in allowed}
             carriers = sorted(
-                (m for m in allowed if key in self.note_keys[m.name]),
-                key=lambda m: (self.primary.get(m.name) != key, m.name in keep_out, -score(m), m.name),
+                (m for m in allowed if tiers[m.name] < 5 and (asked or m.name not in keep_out)),
+                key=lambda m: (tiers[m.name], m.name in keep_out, -score(m), m.name),
             )
             if not carriers:
-                omitted.append({"note": note, "reason": self._omission(note, key, disliked_keys, dilution, language)})
+                if asked:
+                    reason = self._omission(note, key, disliked_keys, dilution, language)
+                    omitted.append({"note": note, "reason": reason})
                 continue
-            best = carriers[0]
-            if best not in chosen[best.volatility]:
-                chosen[best.volatility].append(best)
-            liked_by.setdefault(best.name, []).append(note)
+            picks = carriers[:1]
+            if key not in self.note_keys[picks[0].name]:  # a relative's natural (orange flower for
+                picks += [m for m in carriers if key in self.note_keys[m.name]][:1]  # neroli) and the note's own
+            for best in picks:
+                if best not in chosen[best.volatility]:
+                    chosen[best.volatility].append(best)
+                if asked:
+                    liked_by.setdefault(best.name, []).append(note)
         missing: list[dict[str, str]] = []
         for group in style.signature:  # one material of each signature group
             members = set(group.materials)
@@ -498,6 +551,20 @@ class Composer:
                 "kept_out": sorted(keep_out),
             },
         )
+
+    def _liked_tier(self, m: Material, key: str, relatives: set[str]) -> int:
+        """How directly `m` gives a liked note: 0 the natural material of the note (rose absolute
+        for rose), 1 the natural material of a close relative (orange flower for neroli), 2 a
+        synthetic whose first note it is, 3 any carrier, 4 a carrier of a relative; 5 none."""
+        primary = self.primary.get(m.name, frozenset())
+        notes = self.note_keys[m.name]
+        if key in primary:
+            return 0 if m.natural else 2
+        if primary & relatives and m.natural:
+            return 1
+        if key in notes:
+            return 3
+        return 4 if notes & relatives else 5
 
     def _omission(self, note: str, key: str, disliked: frozenset[str], dilution: float, language: str) -> str:
         """Why no material carries a liked note, in the brief's language."""
@@ -673,7 +740,7 @@ class Composer:
         variant = f" No. {brief.seed}" if brief.seed else ""
         label = style.text(style.label, language)
         if language == "ko":
-            mood_ko = brief.mood or ""
+            mood_ko = (mood and brief.mood) or ""
             head = f"{KO[season]}의 " if season else ""
             name = f"{head}{mood_ko} {label}".replace("  ", " ").strip() + variant
             description = (
