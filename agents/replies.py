@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prompts import render
@@ -139,13 +140,28 @@ def _compose(result: dict[str, Any], language: str) -> str:
     )
 
 
+def _assumptions(report: dict[str, Any], language: str) -> list[str]:
+    """What the check took for granted, in the customer's language (the report's sentences are English)."""
+    out = []
+    for text in report.get("assumed") or []:
+        rest = re.search(r"the other ([\d.]+) %", text)
+        if text.startswith("neither concentration"):
+            out.append(_t(language, "validate_assumed_concentration", dilution=f"{report['dilution_pct']:g}"))
+        elif rest:
+            out.append(_t(language, "validate_assumed_solvent", rest=rest.group(1)))
+        else:
+            out.append(_t(language, "validate_assumed", text=text))
+    return out
+
+
 def _validate(report: dict[str, Any], language: str) -> str:
     if "error" in report:
         return _t(language, "validate_error", error=report["error"])
-    parts = []
+    parts = _assumptions(report, language)
+    judgeable = report.get("judgeable", True)
     if report["compliant"]:
         parts.append(_t(language, "validate_ok", amendment=report["amendment"], category=report["ifra_category"]))
-    else:
+    elif report["violations"]:
         problems = "\n".join(f"- {v['message']}" for v in report["violations"])
         parts.append(
             _t(
@@ -156,9 +172,22 @@ def _validate(report: dict[str, Any], language: str) -> str:
                 problems=problems,
             )
         )
-        if report.get("corrected"):
-            lines = _formula_lines(report["corrected"]["ingredients"], language)
-            parts.append(_t(language, "validate_corrected", lines=lines))
+    if not judgeable:
+        parts.append(_t(language, "validate_cannot_judge", total=f"{report['concentrate_sum_pct']:g}"))
+    for material, options in (report.get("substitutes") or {}).items():
+        names = ", ".join(
+            o["substitute"] if language == "ko" else f"{o['substitute']} ({o['role']})" for o in options[:4]
+        )
+        parts.append(_t(language, "validate_substitutes", material=material, options=names))
+    if report.get("corrected"):
+        lines = _formula_lines(report["corrected"]["ingredients"], language)
+        parts.append(_t(language, "validate_corrected", lines=lines))
+        if "solvent" in (report.get("correction_note") or ""):
+            parts.append(_t(language, "validate_corrected_diluted"))
+    elif "nothing but solvent" in (report.get("correction_note") or ""):
+        parts.append(_t(language, "validate_no_correction"))
+    if any("IFRA standard specifies" in n for n in report.get("notes") or []):
+        parts.append(_t(language, "validate_specified_grade"))
     if report.get("allergens_to_declare"):
         names = ", ".join(a["name"] for a in report["allergens_to_declare"][:10])
         parts.append(_t(language, "validate_allergens", allergens=names))

@@ -1016,3 +1016,43 @@ def test_lookup_material_names_compliant_substitutes_for_a_banned_material(perfu
         assert option["role"] and perfumery.validator.usable(option["substitute"])
         assert option["substitute"] != "Lilial"
     assert toolkit.lookup_material("Hedione")["substitutes"] == []
+
+
+# -- 11. the conversation's reply ---------------------------------------------------------------------
+HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _reply(report: Report, language: str) -> str:
+    from agents.replies import reply
+
+    return reply("validate", language, [{"tool": "validate_formula", "output": report.to_dict()}])
+
+
+def test_the_reply_says_a_formula_cannot_be_judged_and_why(validator: Validator) -> None:
+    report = validate(validator, [{"name": "Hedione", "pct": 100}, {"name": "Galaxolide", "pct": 100}])
+    english, korean = _reply(report, "en"), _reply(report, "ko")
+    assert "can't judge" in english and "200 %" in english and "complies" not in english
+    assert "판단할 수 없어요" in korean and "200 %" in korean and "충족합니다" not in korean
+
+
+def test_the_reply_states_the_default_concentration_and_names_substitutes(perfumery: Perfumery) -> None:
+    parsed = Formula.from_dict({"ingredients": [{"name": "Lilial", "pct": 5}, {"name": "Hedione", "pct": 95}]})
+    report = perfumery.validator.validate(parsed)
+    english, korean = _reply(report, "en"), _reply(report, "ko")
+    assert "EDP" in english and "Compliant alternatives to Lilial" in english
+    assert "오 드 퍼퓸" in korean and "Lilial 대신" in korean
+    for line in korean.splitlines():
+        if "대신" in line or "농도" in line:
+            assert HANGUL_RE.search(line)
+
+
+def test_the_reply_says_when_nothing_usable_is_left(validator: Validator) -> None:
+    report = validate(validator, [{"name": "Lilial", "pct": 50}, {"name": FILLER, "pct": 50}])
+    assert "couldn't make a corrected version" in _reply(report, "en")
+    assert "수정한 처방을 만들 수 없었어요" in _reply(report, "ko")
+
+
+def test_the_reply_explains_the_oakmoss_grade(validator: Validator) -> None:
+    report = validate(validator, [{"name": "Oakmoss Absolute", "pct": 0.5}, {"name": "Hedione", "pct": 99.5}])
+    assert report.compliant
+    assert "atranol" in _reply(report, "en") and "아트라놀" in _reply(report, "ko")
