@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from core.errors import CatalogFormatError
-from core.settings import Settings
+from core.settings import STARTER_CATALOG, Settings
 from tests.conftest import FIXTURES, CliRuns, run_cli
 from tools.search.catalog import Perfume, read_catalog
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine
 from tools.search.ingest import ingest_catalog
 from tools.search.lexicon import Lexicon
+from tools.search.repair import Repairer, RepairReport, damage, is_damaged_form, load_spellings, load_words
 from tools.search.store import CatalogStore
+from tools.search.text import compact
 
 GOOD = FIXTURES / "good.csv"
 BAD_ROWS = FIXTURES / "bad_rows.csv"
@@ -298,6 +300,114 @@ def test_cli_ingest_strict_exits_1_on_bad_rows(slow_cli_runs: CliRuns) -> None:
 
 def test_cli_ingest_missing_file_fails(tmp_path: Path) -> None:
     run = run_cli(["ingest", "--catalog", str(tmp_path / "absent.csv"), "--quiet"], tmp_path / "home")
+    assert run.returncode == 1
+    assert "absent.csv" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+# -- repairing names whose accented letters were lost (tools/search/repair.py) ---------------
+DAMAGED = FIXTURES / "accents_damaged.csv"  # 38k-style rows: accents and punctuation became spaces
+SPELLINGS = FIXTURES / "accents_spellings.csv"  # 19k-style rows: the same perfumes spelled properly
+
+
+def _repaired(lexicon: Lexicon, spellings: Path | None = None) -> tuple[dict[str, Perfume], RepairReport]:
+    repairer = Repairer(lexicon, spellings=load_spellings(spellings) if spellings else None)
+    result = read_catalog(DAMAGED, lexicon, repairer)
+    assert result.problems == [] and result.repairs is not None
+    return by_id(result.perfumes), result.repairs
+
+
+def test_damage_is_what_the_export_did() -> None:
+    assert damage("Estée Lauder") == "Est e Lauder"
+    assert damage("Perfumed Wine - Rosé") == "Perfumed Wine Ros"
+    assert damage("Águas de Kiwi") == "guas de Kiwi"
+    assert is_damaged_form("Est e Lauder") and not is_damaged_form("Terre d'Hermes")
+
+
+def test_every_curated_word_damages_to_its_broken_form() -> None:
+    words = load_words()
+    assert len(words) >= 80
+    for word in words:
+        assert damage(word.repaired) == word.broken, word
+        assert not word.repaired.isascii() or "'" in word.repaired, word  # each restores a lost letter
+    brokens = [w.broken for w in words]
+    assert len(brokens) == len(set(brokens))
+    # Longer forms are tried first: "Ros e" (Rosée) before "Ros" (Rosé).
+    assert brokens.index("Ros e") < brokens.index("Ros")
+
+
+def test_repairs_from_the_word_list_and_the_brand_lexicon(lexicon: Lexicon) -> None:
+    perfumes, report = _repaired(lexicon)
+    assert perfumes["101"].brand == perfumes["102"].brand == "Estée Lauder"  # one spelling per house
+    assert perfumes["102"].name == "Rosée Absolue"  # "Ros e", not "Ros" + "e"
+    assert perfumes["103"].name == "Eau de Néroli"
+    assert perfumes["104"].name == "Eclat d Arpège"  # the word list knows the accent, not the apostrophe
+    assert perfumes["105"].name == "Illégale Rose"
+    assert perfumes["106"].brand == "Victoria's Secret"  # the lexicon's one spelling that fills the gap
+    # A damaged note is repaired before it is normalised: "N roli" is the Neroli note.
+    assert "Neroli" in perfumes["103"].notes and "N Roli" not in perfumes["103"].notes
+    assert report.counts[("words", "brand")] == 1
+    assert report.counts[("lexicon", "brand")] == 1
+    assert report.counts[("words", "name")] == 4
+    assert report.counts[("words", "note")] == 1
+    assert report.total(source="spellings") == 0
+    assert report.to_dict()["suspicious"] == {"name": 1, "brand": 0}  # "Pe nia Atrevida": no source knows it
+
+
+def test_repairs_from_another_exports_spellings(lexicon: Lexicon) -> None:
+    perfumes, report = _repaired(lexicon, SPELLINGS)
+    # Same id (that export appends the brand to the name: "Eclat d'Arpège Lanvin").
+    assert perfumes["104"].name == "Eclat d'Arpège"
+    # Another id, same brand and name modulo the damage.
+    assert perfumes["105"].name == "Illégale Rose"
+    assert report.counts[("spellings", "name")] == 2
+    assert report.counts[("words", "name")] == 2  # Rosée Absolue, Eau de Néroli: not in that file
+    summary = report.summary()
+    assert "spellings 2" in summary and "words 4" in summary and "lexicon 1" in summary
+    assert report.to_dict()["repaired"]["spellings"] == {"brand": 0, "name": 2, "note": 0}  # type: ignore[index]
+
+
+def test_no_false_repairs(lexicon: Lexicon) -> None:
+    perfumes, _ = _repaired(lexicon, SPELLINGS)
+    # Legitimate spaces stay, even when the other export spells the perfume another way.
+    assert perfumes["107"].name == "Acqua di Gio"  # "Acqua di Giò" does not damage to "Acqua di Gio"
+    assert perfumes["108"].name == "Coco Mademoiselle Eau de Toilette"
+    assert perfumes["110"].name == "Acqua e Sale"  # "e" is a word here
+    assert perfumes["111"].name == "Oud pour Elle"  # "Oud Pour Elle": another case is not this damage
+    assert perfumes["109"].brand == "Dolce Gabbana"  # "Dolce & Gabbana" or "Dolce&Gabbana": ambiguous
+    assert perfumes["112"].name == "Pe nia Atrevida"
+
+
+def test_repaired_brands_stay_findable_through_the_lexicon(lexicon: Lexicon) -> None:
+    perfumes, _ = _repaired(lexicon)
+    for pid in ("101", "106"):
+        brand = perfumes[pid].brand
+        assert any(compact(brand) in spellings for spellings in lexicon.brand_spellings.values()), brand
+
+
+def test_the_starter_catalog_needs_no_repair(lexicon: Lexicon) -> None:
+    result = read_catalog(STARTER_CATALOG, lexicon, Repairer(lexicon))
+    assert result.repairs is not None and result.repairs.total() == 0
+    assert result.repairs.to_dict()["suspicious"] == {"brand": 0, "name": 0}
+
+
+def test_ingest_reports_repairs_and_stores_the_repaired_names(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(fragrance_home=tmp_path / "home")
+    report = ingest_catalog(DAMAGED, settings, embedder=embedder, progress=False, spellings=SPELLINGS, prepare=False)
+    assert report.repairs.counts[("spellings", "name")] == 2
+    assert report.repairs.suspicious["name"] == 1
+    stored = by_id(CatalogStore(settings.catalog_db).load())
+    assert (stored["104"].brand, stored["104"].name) == ("Lanvin", "Eclat d'Arpège")
+    assert stored["101"].brand == "Estée Lauder"
+    assert CatalogStore(settings.catalog_db).meta()["repairs"] == report.repairs.to_dict()
+    # The embedded text is the repaired one: searching by the real spelling finds it.
+    assert "Estée Lauder Pleasures." in stored["101"].embedding_text()
+
+
+def test_cli_ingest_missing_spellings_file_fails(tmp_path: Path) -> None:
+    run = run_cli(
+        ["ingest", "--catalog", str(GOOD), "--spellings", str(tmp_path / "absent.csv"), "--quiet"], tmp_path / "home"
+    )
     assert run.returncode == 1
     assert "absent.csv" in run.stderr
     assert "Traceback" not in run.stderr

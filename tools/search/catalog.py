@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import overload
@@ -20,6 +20,7 @@ import orjson
 
 from core.errors import CatalogFormatError
 from tools.search.lexicon import Lexicon
+from tools.search.repair import Repairer, RepairReport, suspicious
 from tools.search.text import split_list
 
 LONGEVITY_LABELS = ("very weak", "weak", "moderate", "long lasting", "eternal")
@@ -144,6 +145,7 @@ class CatalogReadResult:
     perfumes: list[Perfume]
     problems: list[RowProblem]
     rows_read: int
+    repairs: RepairReport | None = None  # with a repairer: what was repaired, what looks damaged still
 
 
 def _first_column(header: list[str], choices: tuple[str, ...]) -> str | None:
@@ -180,11 +182,18 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def parse_row(row: dict[str, str], id_col: str, name_col: str, lexicon: Lexicon) -> Perfume:
-    """Turn one CSV row into a Perfume; raises ValueError with a readable reason."""
+def parse_row(
+    row: dict[str, str], id_col: str, name_col: str, lexicon: Lexicon, fix_note: Callable[[str], str] | None = None
+) -> Perfume:
+    """Turn one CSV row into a Perfume; raises ValueError with a readable reason.
+    `fix_note` repairs a raw note name before it is normalised (see `tools.search.repair`)."""
 
     def cell(name: str) -> str:
         return (row.get(name) or "").strip()
+
+    def notes_of(column: str) -> list[str]:
+        raw = split_list(cell(column))
+        return [lexicon.canonical_note(fix_note(n) if fix_note else n) for n in raw]
 
     pid, brand, name = cell(id_col), cell("brand"), cell(name_col)
     if not pid:
@@ -201,10 +210,10 @@ def parse_row(row: dict[str, str], id_col: str, name_col: str, lexicon: Lexicon)
     if gender_raw and gender_raw not in GENDERS:
         raise ValueError(f"gender {cell('gender')!r} is not one of: women, men, women and men")
 
-    notes = [lexicon.canonical_note(n) for n in split_list(cell("notes_all"))]
-    top = _unique([lexicon.canonical_note(n) for n in split_list(cell("top_notes"))])
-    heart = _unique([lexicon.canonical_note(n) for n in split_list(cell("middle_notes"))])
-    base = _unique([lexicon.canonical_note(n) for n in split_list(cell("base_notes"))])
+    notes = notes_of("notes_all")
+    top = _unique(notes_of("top_notes"))
+    heart = _unique(notes_of("middle_notes"))
+    base = _unique(notes_of("base_notes"))
     accords = _unique([lexicon.canonical_accord(a) for a in split_list(cell("main_accords"))])
     rating = _number(cell("rating_value"), "rating_value")
     rating_count = _number(cell("rating_count"), "rating_count", integer=True)
@@ -294,17 +303,21 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str], dict[str, str]]]:
         yield line, header, row
 
 
-def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
-    """Read and validate a catalog CSV; bad rows are returned as problems, never dropped silently."""
+def read_catalog(path: Path, lexicon: Lexicon, repairer: Repairer | None = None) -> CatalogReadResult:
+    """Read and validate a catalog CSV; bad rows are returned as problems, never dropped silently.
+    With `repairer`, brands, names and notes whose accented letters were lost are repaired
+    (`tools.search.repair`) and the result says what was repaired and what looks damaged still."""
     perfumes: list[Perfume] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
     rows_read = 0
+    report = RepairReport() if repairer is not None else None
+    fix_note = (lambda n: repairer.note(n, report)) if repairer is not None else None
     for line, header, row in _rows(path):
         id_col, name_col = _columns(path, header)
         rows_read += 1
         try:
-            perfume = parse_row(row, id_col, name_col, lexicon)
+            perfume = parse_row(row, id_col, name_col, lexicon, fix_note)
         except ValueError as exc:
             problems.append(RowProblem(line, str(exc)))
             continue
@@ -315,4 +328,20 @@ def read_catalog(path: Path, lexicon: Lexicon) -> CatalogReadResult:
         perfumes.append(perfume)
     if rows_read == 0:
         raise CatalogFormatError(f"{path}: line 2: the catalog has a header but no rows.")
-    return CatalogReadResult(perfumes=perfumes, problems=problems, rows_read=rows_read)
+    if repairer is not None and report is not None:
+        repair_perfumes(perfumes, repairer, report)
+    return CatalogReadResult(perfumes=perfumes, problems=problems, rows_read=rows_read, repairs=report)
+
+
+def repair_perfumes(perfumes: list[Perfume], repairer: Repairer, report: RepairReport) -> None:
+    """Repair brands (once per brand, so a house keeps one spelling) and then names in place;
+    count what still looks damaged."""
+    brands = repairer.brand_map(((p.id, p.brand, p.name) for p in perfumes), report)
+    for p in perfumes:
+        repaired = brands.get(p.brand)
+        if repaired is not None:
+            p.brand = repaired
+        p.name = repairer.name(p.id, p.brand, p.name, report)
+        if suspicious(p.name):
+            report.suspicious["name"] += 1
+    report.suspicious["brand"] = sum(1 for b in {p.brand for p in perfumes} if suspicious(b))

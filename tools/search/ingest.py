@@ -19,6 +19,7 @@ from core.settings import Settings
 from tools.search.catalog import RowProblem, read_catalog
 from tools.search.embeddings import Embedder, embedder_for
 from tools.search.lexicon import default_lexicon
+from tools.search.repair import Repairer, RepairReport, load_spellings
 from tools.search.store import (
     CatalogStore,
     catalog_digest,
@@ -43,6 +44,9 @@ class IngestReport:
     deleted: int
     seconds: float
     problems: list[RowProblem] = field(default_factory=list)
+    # Names, brands and notes whose accented letters were lost, repaired (by source), and what
+    # still looks damaged (see tools.search.repair).
+    repairs: RepairReport = field(default_factory=RepairReport)
 
 
 def ingest_catalog(
@@ -52,6 +56,7 @@ def ingest_catalog(
     embedder: Embedder | None = None,
     progress: bool = True,
     prepare: bool = True,
+    spellings: Path | None = None,
 ) -> IngestReport:
     """Read `catalog`, embed new or changed perfumes, drop removed ones, replace the store.
 
@@ -59,9 +64,13 @@ def ingest_catalog(
     dies half-way leaves the previous catalog searchable and the next run resumes.
     With `prepare`, what a replica loads at start from this catalog is built too (see
     `prepare_start_up`), so that the first start after an ingest is as quick as the next.
+    Names whose accented letters were lost are repaired from the curated word list and the
+    brand lexicon, and from `spellings` (another export of the same perfumes) when given.
     """
     started = time.perf_counter()
-    result = read_catalog(catalog, default_lexicon())
+    lexicon = default_lexicon()
+    repairer = Repairer(lexicon, spellings=load_spellings(spellings) if spellings is not None else None)
+    result = read_catalog(catalog, lexicon, repairer)
     embedder = embedder or embedder_for(settings)
     store = open_vectorstore(settings.chroma_dir, embedder, embedder.name)
 
@@ -97,6 +106,7 @@ def ingest_catalog(
             "perfumes": len(result.perfumes),
             "embedding_model": embedder.name,
             "ingested_at": time.time(),
+            "repairs": (result.repairs or RepairReport()).to_dict(),
         },
     )
     if prepare:
@@ -113,6 +123,7 @@ def ingest_catalog(
         deleted=len(removed),
         seconds=time.perf_counter() - started,
         problems=result.problems,
+        repairs=result.repairs or RepairReport(),
     )
 
 
