@@ -55,20 +55,26 @@ def _search(result: dict[str, Any], language: str) -> str:
 def _product(card: dict[str, Any], language: str) -> str:
     if "error" in card:
         return _t(language, "product_missing")
-    notes = card.get("notes") or []
+    values: dict[str, Any] = {
+        "brand": card["brand"],
+        "name": card["name"],
+        "year": _year(card),
+        "accords": ", ".join(card["accords"]),
+        "longevity": card.get("longevity") or "-",
+        "sillage": card.get("sillage") or "-",
+        "price": _price(card, language),
+    }
+    top, heart, base = (card.get(layer) or [] for layer in ("top_notes", "heart_notes", "base_notes"))
+    if not (top or heart or base):
+        # No pyramid in the catalog: the notes are listed as they are, never passed off as top notes.
+        return _t(language, "product_notes", notes=", ".join(card.get("notes") or []) or "-", **values)
     return _t(
         language,
         "product",
-        brand=card["brand"],
-        name=card["name"],
-        year=_year(card),
-        accords=", ".join(card["accords"]),
-        top=", ".join(card.get("top_notes") or notes[:4]) or "-",
-        heart=", ".join(card.get("heart_notes") or []) or "-",
-        base=", ".join(card.get("base_notes") or []) or "-",
-        longevity=card.get("longevity") or "-",
-        sillage=card.get("sillage") or "-",
-        price=_price(card, language),
+        top=", ".join(top) or "-",
+        heart=", ".join(heart) or "-",
+        base=", ".join(base) or "-",
+        **values,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.replies import _product
 from core.errors import CatalogFormatError
 from core.settings import STARTER_CATALOG, Settings
 from tests.conftest import FIXTURES, CliRuns, run_cli
@@ -20,6 +21,7 @@ from tools.search.lexicon import Lexicon
 from tools.search.repair import Repairer, RepairReport, damage, is_damaged_form, load_spellings, load_words
 from tools.search.store import CatalogStore
 from tools.search.text import compact
+from tools.toolkit import _card
 
 GOOD = FIXTURES / "good.csv"
 BAD_ROWS = FIXTURES / "bad_rows.csv"
@@ -411,3 +413,22 @@ def test_cli_ingest_missing_spellings_file_fails(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "absent.csv" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- a pyramid only when the catalog has one ------------------------------------------------
+def test_product_shows_a_pyramid_only_when_the_catalog_has_one(lexicon: Lexicon) -> None:
+    perfumes = by_id(read_catalog(FIXTURES / "fragrantica_ids.csv", lexicon).perfumes)
+    coco, aventus = _card(perfumes["40069"], full=True), _card(perfumes["1825"], full=True)
+    assert {"top_notes", "heart_notes", "base_notes"} <= set(coco)
+    assert not {"top_notes", "heart_notes", "base_notes"} & set(aventus)  # no pyramid: no pyramid fields
+
+    en, ko = _product(coco, "en"), _product(coco, "ko")
+    assert "Top notes: Orange, Mandarin Orange, Bergamot" in en and "Base notes: Patchouli" in en
+    assert "탑 노트: Orange, Mandarin Orange, Bergamot" in ko and "베이스 노트: Patchouli" in ko
+
+    en, ko = _product(aventus, "en"), _product(aventus, "ko")
+    notes = ", ".join(perfumes["1825"].notes)
+    assert f"Notes: {notes}" in en and f"노트: {notes}" in ko
+    for text in (en, ko):
+        assert "Top notes" not in text and "Heart notes" not in text and "Base notes" not in text
+        assert "탑 노트" not in text and "미들 노트" not in text and "베이스 노트" not in text

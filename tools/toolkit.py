@@ -64,7 +64,8 @@ def _card(p: Perfume | SearchResult, *, full: bool = False) -> dict[str, Any]:
     if isinstance(p, SearchResult):
         card["reason"] = p.reason
     elif full:
-        card |= {"top_notes": p.top_notes, "heart_notes": p.heart_notes, "base_notes": p.base_notes}
+        if p.top_notes or p.heart_notes or p.base_notes:  # a pyramid only when the catalog has one
+            card |= {"top_notes": p.top_notes, "heart_notes": p.heart_notes, "base_notes": p.base_notes}
         card["perfumers"] = p.perfumers
     return card
 
