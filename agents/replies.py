@@ -113,6 +113,28 @@ def _formula_lines(ingredients: list[dict[str, Any]], language: str) -> str:
     )
 
 
+def _compose_notes(result: dict[str, Any], language: str) -> str:
+    """What makes the formula its style (the signature materials and the role each plays) and the
+    liked notes it could not keep, with the reason, in the composition's own words."""
+    shown = {
+        i["name"]: ((i.get("korean_name") if language == "ko" else None) or i["name"])
+        for i in result.get("ingredients") or []
+    }
+    style = result.get("style") or {}
+    items = [
+        f"{', '.join(shown.get(n, n) for n in group['materials'])} ({group['role']})"
+        for group in style.get("signature") or []
+        if group.get("materials")
+    ]
+    out = ""
+    if items:
+        out += "\n" + _t(language, "compose_signature", style=style.get("label", ""), items="; ".join(items))
+    omitted = [o["reason"] for o in result.get("omitted_notes") or [] if isinstance(o, dict) and o.get("reason")]
+    if omitted:
+        out += "\n" + _t(language, "compose_omitted", notes="; ".join(omitted))
+    return out
+
+
 def _compose(result: dict[str, Any], language: str) -> str:
     if "error" in result:
         return _t(language, "compose_error", error=result["error"])
@@ -139,7 +161,7 @@ def _compose(result: dict[str, Any], language: str) -> str:
         "compose",
         name=result["name"],
         description=result["description"],
-        lines=_formula_lines(result["ingredients"], language),
+        lines=_formula_lines(result["ingredients"], language) + _compose_notes(result, language),
         verdict=verdict,
         allergens=allergen_text,
         amendment=validation["amendment"],

@@ -659,3 +659,17 @@ def test_the_bundled_compose_evaluation_meets_its_target(composer: Composer) -> 
     report = evaluate_compose(composer, load_compose_eval(DEFAULT_COMPOSE_EVAL))
     assert report["overall"]["share"] >= 0.95, report["misses"]
     assert set(report["by_language"]) == {"en", "ko"}
+
+
+@pytest.mark.parametrize(("lang", "family", "note"), [("en", "chypre", "seaweed"), ("ko", "시프레", "해초")])
+def test_the_reply_names_the_signature_and_what_was_left_out(
+    composer: Composer, lang: str, family: str, note: str
+) -> None:
+    from agents.replies import reply
+
+    result = composer.compose(Brief(fragrance_family=family, liked_notes=[note])).to_dict()
+    text = reply("compose", lang, [{"tool": "compose_formula", "output": result}])
+    moss = {"en": "Evernyl", "ko": "에버닐"}[lang]
+    assert moss in text and result["style"]["signature"][1]["role"] in text, text
+    assert result["omitted_notes"][0]["reason"] in text
+    assert bool(HANGUL.search(text)) is (lang == "ko")

@@ -230,6 +230,11 @@ ANY_SEASON = frozenset(
 )  # fmt: skip
 
 
+def _role(text: str, language: str) -> str:
+    """A Korean role that ends on a modifier ("... 베이스를 이루는") reads as "... 이루는 역할"."""
+    return text + " 역할" if language == "ko" and text.endswith("는") else text
+
+
 def _object_particle(word: str) -> str:
     """을 after a final consonant, 를 after a vowel (를 when the word does not end in Hangul)."""
     last = word[-1:] if word else ""
@@ -542,7 +547,7 @@ class Composer:
                 "label": style.text(style.label, language),
                 "signature": [
                     {
-                        "role": style.text(group.role, language),
+                        "role": _role(style.text(group.role, language), language),
                         "materials": [n for n, g in roles.items() if g is group and n in kept],
                     }
                     for group in style.signature
@@ -692,7 +697,7 @@ class Composer:
         role = style.text(group.role if group else style.roles[layer], language)
         notes = liked_by.get(m.name, [])
         if language == "ko":
-            role = role + " 역할" if role.endswith("는") else role
+            role = _role(role, language)
             why = f"{KO[layer]}: {role}"
             if group is None:
                 why += f" ({KO.get(m.family, '')} 계열)" if KO.get(m.family) else ""
