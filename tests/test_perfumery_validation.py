@@ -1056,3 +1056,15 @@ def test_the_reply_explains_the_oakmoss_grade(validator: Validator) -> None:
     report = validate(validator, [{"name": "Oakmoss Absolute", "pct": 0.5}, {"name": "Hedione", "pct": 99.5}])
     assert report.compliant
     assert "atranol" in _reply(report, "en") and "아트라놀" in _reply(report, "ko")
+
+
+def test_the_name_decides_between_materials_sharing_a_cas(validator: Validator) -> None:
+    shared = set(cas_numbers(material_row("Cinnamon Leaf Oil")["cas"])) & set(
+        cas_numbers(material_row("Cinnamon Bark Oil")["cas"])
+    )
+    assert shared
+    cas = sorted(shared)[0]
+    report = validate(validator, with_filler({"name": "Cinnamon Leaf Oil", "cas": cas, "pct": 1}))
+    assert report.resolved[0]["material"] == "Cinnamon Leaf Oil"
+    report = validate(validator, with_filler({"name": "Cinnamon Bark Oil", "cas": cas, "pct": 1}))
+    assert report.resolved[0]["material"] == "Cinnamon Bark Oil"

@@ -54,7 +54,12 @@ class Validator:
 
     # -- identification ------------------------------------------------------------------
     def _resolve(self, ingredient: Ingredient) -> _Resolved:
-        material = self.materials.resolve(ingredient.name, ingredient.cas)
+        # The name decides between materials that share a CAS number (cinnamon bark and leaf oil);
+        # a name and CAS that disagree were refused before this.
+        by_name = self.materials.resolve(ingredient.name)
+        by_cas = self.materials.resolve(None, ingredient.cas) if ingredient.cas else None
+        shared = by_name is not None and set(split_cas(ingredient.cas or "")) & set(by_name.cas)
+        material = by_name if by_name is not None and (by_cas is None or shared) else by_cas or by_name
         if material is not None:
             return _Resolved(ingredient, material, material.cas, material.name)
         cas_given = [c for c in (ingredient.cas or "").replace("|", ",").split(",") if c.strip()]
