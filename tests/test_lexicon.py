@@ -303,3 +303,13 @@ def test_whole_words_name_lexicon_notes_and_accords(lexicon: Lexicon) -> None:
 def test_woody_words_are_not_oud(lexicon: Lexicon) -> None:
     assert lexicon.accord_aliases[key("우디")] == "woody"
     assert key("우드") not in lexicon.accord_aliases  # 우드 is a whole word: oud
+
+
+@pytest.mark.parametrize(("hangul", "word"), [("스모키", "smoky"), ("프레쉬", "fresh"), ("파우더리", "powdery")])
+def test_loan_adjectives_find_their_accord(hangul: str, word: str) -> None:
+    # The parser weighs accords above every note: on a tie the accord wins (스모키 is not Smoke).
+    top = 10**6
+    found = Transliterator(
+        {"Smoke": 82, "Freesia": 500, "Patchouli": 3000, "smoky": top, "fresh": top, "powdery": top}
+    ).lookup(hangul)
+    assert found is not None and found[0] == word

@@ -254,3 +254,23 @@ def test_precision_at_5_on_a_small_labelled_set(engine: SearchEngine) -> None:
     assert report.counts == {"en": 5, "ko": 5}
     assert report.by_language["en"] >= 0.9, report.failures
     assert report.by_language["ko"] >= 0.9, report.failures
+    assert set(report.hangul) >= {"unknown", "recovered", "recovered_words", "missed_words"}
+
+
+def test_hangul_coverage_counts_unknown_words_and_recoveries(engine: SearchEngine) -> None:
+    from tools.search.evaluation import hangul_coverage
+
+    coverage = hangul_coverage(engine.parser, ["베티버랑 장미 향수", "vetiver and rose", "라브다늄 들어간 향수"])
+    # 장미 and 베티버 are lexicon words; 라브다늄 (the lexicon spells it 라브다넘) is found by sound.
+    assert coverage["unknown"] == 1
+    assert coverage["recovered"] == 1
+    assert coverage["recovered_words"] == ["라브다늄->Labdanum"]
+
+
+@pytest.mark.parametrize(("query", "note"), [("배 향수", "Pear"), ("우드 향수", "Oud")])
+def test_everyday_korean_notes_hold_in_results(engine: SearchEngine, query: str, note: str) -> None:
+    found = results(engine, query, top_k=5)
+    assert found
+    for r in found:
+        if not r.misses:
+            assert note in r.notes, (r.brand, r.name, r.notes)

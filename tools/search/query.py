@@ -267,8 +267,11 @@ class QueryParser:
         else:
             vocabulary = dict(catalog_notes)
         vocabulary = {n: c for n, c in vocabulary.items() if not _generic_note(n)}
+        # An accord wins a tie with a note (스모키 is smoky, not the note Smoke): Korean loan
+        # adjectives name accords.
+        top = max(vocabulary.values(), default=0) + 1
         for accord in catalog_accords if catalog_accords is not None else set(lexicon.accord_aliases.values()):
-            vocabulary.setdefault(accord, 1)
+            vocabulary.setdefault(accord, top)
         self._accord_vocabulary = accords | set(catalog_accords or ())
         self.transliterator = Transliterator(vocabulary)
         # English words the lexicon does not list but the catalog names a note by ("immortelle").

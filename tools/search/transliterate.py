@@ -47,6 +47,7 @@ _EN_RULES = [
     (re.compile(r"g(?=[eiy])"), "j"),
     (re.compile(r"gh"), ""),
     (re.compile(r"ng$"), "n"),
+    (re.compile(r"er(?=y$)"), "or"),  # "powdery" -> 파우더리
     (re.compile(r"[eiu]r(?![aeiouy])"), "o"),  # the schwa of "ver" is 버's ㅓ
     (re.compile(r"(?<=[aeiouy])r(?![aeiouy])"), ""),  # "amber" -> 앰버
     (re.compile(r"(?<=[aeiouy])h|^h"), ""),
@@ -75,6 +76,8 @@ def hangul_key(word: str) -> str:
             continue
         offset = code - _HANGUL_BASE
         out.append(_INITIAL[offset // 588] + _VOWEL[(offset % 588) // 28] + _FINAL[offset % 28])
+    if word.endswith("쉬"):  # a final "sh" is written 쉬 (프레쉬, 스패니쉬): its vowel is not there
+        out[-1] = out[-1][:-1]
     return _merge("".join(out))
 
 
