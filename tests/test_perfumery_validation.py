@@ -4,6 +4,7 @@ dilution / 100)."""
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 from typing import Any
@@ -1068,3 +1069,39 @@ def test_the_name_decides_between_materials_sharing_a_cas(validator: Validator) 
     assert report.resolved[0]["material"] == "Cinnamon Leaf Oil"
     report = validate(validator, with_filler({"name": "Cinnamon Bark Oil", "cas": cas, "pct": 1}))
     assert report.resolved[0]["material"] == "Cinnamon Bark Oil"
+
+
+def test_the_51st_overview_wording_of_natural_caps_and_furocoumarin_sums_is_read(tmp_path: Path) -> None:
+    """The overview in ../shared/data words these rules differently from the starter table."""
+    from tools.perfumery.regulation import load_standards
+
+    header = list(ifra_rows()[0])
+    base = dict.fromkeys(header, "")
+    cyanide = base | {
+        "ifra_key": "IFRA_STD_112",
+        "name": "Benzyl cyanide",
+        "cas_numbers": "140-29-4",
+        "standard_type": "PROHIBITION_RESTRICTION",
+        "cat4_pct": "See Notebox",
+        "restricted_notes": "On the basis of established maximum concentration levels of this substance in "
+        "commercially available natural sources (like essential oils and extracts), exposure to this substance "
+        "from the use of these oils and extracts is not significant and the use of these oils is authorized as "
+        "long as the level of Benzyl cyanide in the finished product does not exceed 0.01% (100 ppm).",
+    }
+    bergamot = base | {
+        "ifra_key": "IFRA_STD_087", "name": "Bergamot oil expressed", "cas_numbers": "8007-75-8",
+        "standard_type": "RESTRICTION", "cat4_pct": "0.4",
+        "phototoxicity_notes": "If combinations of furocoumarin-containing phototoxic fragrance ingredients "
+        "(extracts) are used, the use levels must be reduced accordingly. | The sum of the concentrations of all "
+        "furocoumarin-containing phototoxic fragrance ingredients (extracts), expressed in of their recommended "
+        "upper concentration level in the consumer product shall not exceed 100. | For qualities ...",
+    }  # fmt: skip
+    path = tmp_path / "overview.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows([cyanide, bergamot])
+    by_key = {s.key: s for s in load_standards(path)}
+    assert by_key["IFRA_STD_112"].natural_cap == pytest.approx(0.01)
+    assert by_key["IFRA_STD_087"].sum_of_ratios
+    assert not by_key["IFRA_STD_112"].sum_of_ratios

@@ -36,8 +36,15 @@ _CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
 
 _CAS_ANYWHERE = re.compile(r"(?<![\d-])\d{2,7}-\d{2}-\d(?![\d-])")
 _TOGETHER = re.compile(r"(\w+)\s*\+\s*(\w+) together must not exceed the limit", re.IGNORECASE)
-_SUM_OF_RATIOS = re.compile(r"sum of each \w+'s level as % of its (?:own )?limit", re.IGNORECASE)
-_NATURAL_CAP = re.compile(r"natural sources acceptable[^.]*?at most\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
+# "the sum of each oil's level as % of its own limit must not exceed 100" (starter table) or "The sum of
+# the concentrations of all furocoumarin-containing ... expressed in of their recommended upper
+# concentration level ... shall not exceed 100" (the 51st Amendment overview).
+_SUM_OF_RATIOS = re.compile(r"sum of [^|]*?(?:limit|upper concentration level)[^|]*?exceed 100\b", re.IGNORECASE)
+# "From natural sources acceptable while ... at most 0.01%" (starter) or "... natural sources (like
+# essential oils ...) ... as long as the level of X in the finished product does not exceed 0.01%" (overview).
+_NATURAL_CAP = re.compile(
+    r"natural sources.*?(?:at most|does not exceed|not exceed)\s*(\d+(?:\.\d+)?)\s*%", re.IGNORECASE | re.DOTALL
+)
 
 
 def read_table(path: Path, what: str) -> list[dict[str, str]]:
