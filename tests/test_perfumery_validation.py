@@ -1105,3 +1105,9 @@ def test_the_51st_overview_wording_of_natural_caps_and_furocoumarin_sums_is_read
     assert by_key["IFRA_STD_112"].natural_cap == pytest.approx(0.01)
     assert by_key["IFRA_STD_087"].sum_of_ratios
     assert not by_key["IFRA_STD_112"].sum_of_ratios
+
+
+def test_a_known_name_with_a_cas_no_table_knows_is_judged_by_its_name_and_says_so(validator: Validator) -> None:
+    report = validate(validator, with_filler({"name": "Coumarin", "cas": "12345-67-8", "pct": 5}))
+    assert report.resolved[0]["material"] == "Coumarin"
+    assert any("12345-67-8" in n and "Coumarin" in n for n in report.notes), report.notes

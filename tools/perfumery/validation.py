@@ -124,8 +124,7 @@ class Validator:
         FormulaError when a line's name and CAS number name different materials. Lines of
         one material are merged (amounts summed) with one note.
         """
-        for ingredient in formula.ingredients:
-            self._check_name_and_cas(ingredient)
+        cas_notes = [n for n in (self._check_name_and_cas(i) for i in formula.ingredients) if n]
         formula, merged_notes = self._merge_duplicates(formula)
         items = [self._resolve(i) for i in formula.ingredients]
         dilution = formula.dilution_pct
@@ -144,7 +143,7 @@ class Validator:
         totals, sources = self._substance_totals(items, dilution, primary)
         violations: list[Violation] = []
         notes: list[str] = []
-        report_notes: list[str] = list(merged_notes)
+        report_notes: list[str] = list(dict.fromkeys(cas_notes)) + merged_notes
         names = [i.ingredient.name for i in items]
 
         for item in items:
@@ -369,26 +368,36 @@ class Validator:
         listed: Allergen | None = self.regs.eu_banned_by_cas.get(cas) or self.regs.allergen_by_cas.get(cas)
         return listed.name if listed is not None else None
 
-    def _check_name_and_cas(self, ingredient: Ingredient) -> None:
-        """FormulaError when the name and the CAS number of a line are two different materials."""
+    def _check_name_and_cas(self, ingredient: Ingredient) -> str | None:
+        """FormulaError when the name and the CAS number of a line are two different materials; a
+        note when the CAS number is unknown to every table and the name decided."""
         if not ingredient.cas or not ingredient.name or ingredient.name.strip() == ingredient.cas.strip():
-            return
+            return None
         given = split_cas(ingredient.cas)
         if not given:
             raise FormulaError(f"{ingredient.name}: {ingredient.cas!r} is not a CAS number (digits like 24851-98-7)")
         canonical, fits = self._names_cas(ingredient.name)
         if canonical is None:
-            return  # a trade or house name: the CAS number says what it is
+            return None  # a trade or house name: the CAS number says what it is
+        unknown = []
         for cas in given:
             if cas in fits:
                 continue
             other = self._what_cas_is(cas)
-            if other is not None and compact(other) != compact(canonical):
+            if other is None:
+                unknown.append(cas)
+            elif compact(other) != compact(canonical):
                 own = ", ".join(sorted(fits)[:3])
                 raise FormulaError(
                     f"{ingredient.name} ({canonical}, CAS {own}) is given with CAS {cas}, but CAS {cas} is {other}: "
                     "the name and the CAS number name different materials; correct one of them"
                 )
+        if unknown and not set(given) & fits:
+            return (
+                f"{ingredient.name}: CAS {', '.join(unknown)} is in none of the tables; the line was judged as "
+                f"{canonical} (CAS {', '.join(sorted(fits)[:3])}) by its name"
+            )
+        return None
 
     def _identity(self, ingredient: Ingredient) -> str:
         resolved = self._resolve(ingredient)
