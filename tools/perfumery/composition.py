@@ -301,6 +301,7 @@ class Composer:
             if m.notes_for
         }
         self._ceilings: dict[tuple[str, float], float] = {}
+        self._theme_cache: dict[tuple[str, str], frozenset[str]] = {}
 
     # -- understanding the brief -----------------------------------------------------------
     def _notes(self, words: list[str]) -> tuple[list[str], list[str]]:
@@ -474,14 +475,17 @@ class Composer:
             roles[pick.name] = group
         for layer, count in zip(LAYERS, COUNTS[intensity], strict=True):
             pool = ranked([m for m in candidates if m.volatility == layer and m not in chosen[layer]])
-            used_notes = {n for m in chosen[layer] for n in self.note_keys[m.name]}
+            # One material per note, except the notes the style layers on purpose (several musks
+            # in a musky base, several rose materials in a rose heart): those its palette repeats.
+            themes = self._themes(style, layer)
+            used_notes = {n for m in chosen[layer] for n in self.note_keys[m.name]} - themes
             while len(chosen[layer]) < count and pool:
                 fresh = [m for m in pool if not self.note_keys[m.name] & used_notes] or pool
                 top = fresh[: 6 if brief.seed else 1]
                 pick = top[0] if not brief.seed else rng.choices(top, weights=[score(m) ** 2 + 0.01 for m in top])[0]
                 chosen[layer].append(pick)
                 pool.remove(pick)
-                used_notes |= self.note_keys[pick.name]
+                used_notes |= self.note_keys[pick.name] - themes
             # A layer whose materials cannot take its share at their usual levels gets a
             # blender that can (Hedione, Iso E Super, Galaxolide ...), as a perfumer would.
             # The style's own materials first, then its families, then anything; never a
@@ -556,6 +560,17 @@ class Composer:
                 "kept_out": sorted(keep_out),
             },
         )
+
+    def _themes(self, style: Style, layer: str) -> frozenset[str]:
+        """Notes at least three of the style's typical materials of this layer share."""
+        cached = self._theme_cache.get((style.name, layer))
+        if cached is None:
+            counts: dict[str, int] = {}
+            for name in style.palette[layer]:
+                for note in self.note_keys.get(name, frozenset()):
+                    counts[note] = counts.get(note, 0) + 1
+            cached = self._theme_cache[(style.name, layer)] = frozenset(n for n, c in counts.items() if c >= 3)
+        return cached
 
     def _liked_tier(self, m: Material, key: str, relatives: set[str]) -> int:
         """How directly `m` gives a liked note: 0 the natural material of the note (rose absolute
