@@ -519,3 +519,21 @@ def test_soap_smell_names_the_soapy_accord(parser: QueryParser, query: str, acco
 @pytest.mark.parametrize("query", ["오래가네요 이 향", "향이 오래가야 해요"])
 def test_longevity_stem_in_any_ending(parser: QueryParser, query: str) -> None:
     assert "long lasting" in parse(parser, query).longevity
+
+
+def test_disliked_note_family(parser: QueryParser) -> None:
+    relatives, accords = parser.family("Musk")
+    assert "White Musk" in relatives
+    assert "musky" in accords
+    assert parser.family("Vanilla")[1] == ["vanilla"]
+
+
+@pytest.mark.parametrize("query", ["머스크는 좀 싫어요, 깨끗한 향", "no musk please, something fresh"])
+def test_disliked_note_is_what_was_said(parser: QueryParser, query: str) -> None:
+    assert parse(parser, query).exclude_notes == ["Musk"]  # the family is the engine's business
+
+
+def test_liked_note_stays_narrow(parser: QueryParser) -> None:
+    parsed = parse(parser, "musk perfume")
+    assert parsed.notes == ["Musk"]
+    assert "musky" not in parsed.accords

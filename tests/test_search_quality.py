@@ -274,3 +274,10 @@ def test_everyday_korean_notes_hold_in_results(engine: SearchEngine, query: str,
     for r in found:
         if not r.misses:
             assert note in r.notes, (r.brand, r.name, r.notes)
+
+
+def test_disliked_musk_avoids_its_family(engine: SearchEngine) -> None:
+    for r in results(engine, "머스크는 싫어요, 깨끗한 향수", top_k=10):
+        if not r.misses:
+            assert not {"Musk", "White Musk"} & set(r.notes), (r.brand, r.name, r.notes)
+            assert "musky" not in r.accords, (r.brand, r.name, r.accords)

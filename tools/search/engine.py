@@ -48,6 +48,8 @@ from tools.search.text import key
 log = logging.getLogger(__name__)
 
 SearchType = Literal["similarity", "hybrid"]
+# A season/mood/occasion group narrows by its first (most typical) accords before all of them.
+TYPICAL_ACCORDS = 4
 WEIGHTS = {"vector": 0.45, "lexical": 0.20, "preference": 0.25, "popularity": 0.10}
 _GENDER_OK = {"women": ("women", "unisex"), "men": ("men", "unisex"), "unisex": ("unisex",)}
 GENDER_CODES = {"": 0, "women": 1, "men": 2, "unisex": 3}
@@ -400,9 +402,12 @@ class SearchEngine:
             out.append(_Constraint(note.lower(), lex.korean("note", note), mask))
         if parsed.exclude_notes:
             for note in parsed.exclude_notes:
-                out.append(
-                    _Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", ~ix.mask_notes([note]))
-                )
+                # A disliked note is avoided with its family: White Musk and the musky accord with musk.
+                relatives, accords = self.parser.family(note)
+                mask = ~ix.mask_notes([note, *relatives])
+                for accord in accords:
+                    mask &= ~ix.mask_accord(accord)
+                out.append(_Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", mask))
         for accord in parsed.exclude_accords:
             out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", ~ix.mask_accord(accord)))
         if parsed.brands:
@@ -470,21 +475,28 @@ class SearchEngine:
         groups = [[a] for a in parsed.accords] + parsed.preferred_accords
         # Preferences narrow the candidates only while enough remain, in this order:
         # named accords, the literal note of a note/accord twin, then mood/season groups.
-        stages: list[tuple[str, np.ndarray]] = []
+        # Each stage is tried narrowest first: a season/mood group by its most typical accords (the
+        # first listed), then by all of them.
+        stages: list[tuple[str, list[np.ndarray]]] = []
         for group in groups[: len(parsed.accords)]:
-            stages.append((group[0], ix.mask_accord(group[0])))
+            stages.append((group[0], [ix.mask_accord(group[0])]))
         for note in parsed.notes:
             if note.lower() in parsed.accords:
-                stages.append((f"note {note.lower()}", ix.mask_notes([note])))
+                stages.append((f"note {note.lower()}", [ix.mask_notes([note])]))
         for group in groups[len(parsed.accords) :]:
-            group_mask = np.zeros(ix.size, dtype=bool)
-            for accord in group:
+            core_mask = np.zeros(ix.size, dtype=bool)
+            for accord in group[:TYPICAL_ACCORDS]:
+                core_mask |= ix.mask_accord(accord)
+            group_mask = core_mask.copy()
+            for accord in group[TYPICAL_ACCORDS:]:
                 group_mask |= ix.mask_accord(accord)
-            stages.append((" | ".join(group), group_mask))
-        for label, stage_mask in stages:
-            narrowed = mask & stage_mask
-            if int(narrowed.sum()) >= top_k:
-                mask = narrowed
+            stages.append((" | ".join(group), [core_mask, group_mask]))
+        for label, stage_masks in stages:
+            for stage_mask in stage_masks:
+                narrowed = mask & stage_mask
+                if int(narrowed.sum()) >= top_k:
+                    mask = narrowed
+                    break
             else:
                 relaxed.append(label)
 

@@ -274,6 +274,13 @@ class QueryParser:
             vocabulary.setdefault(accord, top)
         self._accord_vocabulary = accords | set(catalog_accords or ())
         self.transliterator = Transliterator(vocabulary)
+        # Notes named "<variety> <note>" (White Musk for Musk): what a dislike of the note avoids too.
+        canonical = set(lexicon.note_aliases.values()) | set(catalog_notes or ())
+        self._relatives: dict[str, list[str]] = {}
+        for name in sorted(canonical):
+            head = name.rsplit(" ", 1)
+            if len(head) == 2 and head[1] in canonical and not _generic_note(name):
+                self._relatives.setdefault(head[1], []).append(name)
         # English words the lexicon does not list but the catalog names a note by ("immortelle").
         self._english_notes = {
             n.lower(): n
@@ -366,6 +373,12 @@ class QueryParser:
                 continue
             out.append(Term(brand, "brand", brand))
         return out
+
+    def family(self, note: str) -> tuple[list[str], list[str]]:
+        """The notes and accords a customer who dislikes `note` avoids along with it: its varieties
+        named after it ("White Musk" for Musk) and the accord named after it (musky for Musk)."""
+        accords = [a for a in (note.lower(), f"{note.lower()}y") if a in self._accord_vocabulary]
+        return list(self._relatives.get(note, ())), accords
 
     def resolve_brand(self, name: str) -> list[str]:
         """Catalog brands a brand name means, whatever its spelling ("Dolce & Gabbana", "D&G", "디올")."""
