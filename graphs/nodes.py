@@ -46,7 +46,8 @@ async def begin(state: ConversationState) -> dict[str, Any]:
 async def understand(state: ConversationState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Slots always come from the lexicon; the intent from the model role when it answers,
     else from the embedded classifier (which then is the only one that runs). A turn that only
-    adds a condition to the last search ("바닐라는 빼고요") is a recommendation whatever either says."""
+    adds a condition to the last search ("바닐라는 빼고요") is a recommendation whenever either role
+    reads it as no request or is unsure of it."""
     nlu = runtime.context.nlu
     message = state["message"]
     # Slot reading and classification are CPU work: off the event loop, so other turns and /health go on.
@@ -76,7 +77,8 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
             "roles": {**state.get("roles", {}), "intent": "embedded"},
         }
     carried = Carried(**(state.get("carried") or {}))
-    if understood["intent"] in _NOT_A_REQUEST and refines_last_search(slots, message, carried):
+    unsure = understood["intent"] in _NOT_A_REQUEST or understood.get("clarify")
+    if unsure and refines_last_search(slots, message, carried):
         understood |= {"intent": "recommend", "clarify": None}
     return {**understood, "slots": slots}
 
