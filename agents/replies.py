@@ -235,10 +235,11 @@ def _material(info: dict[str, Any], language: str) -> str:
         else ""
     )
     low, high = info["usual_pct_of_concentrate"]
-    return _t(
+    name = info["korean_name"] if language == "ko" and info.get("korean_name") else info["name"]
+    text = _t(
         language,
         "material",
-        name=info["korean_name"] if language == "ko" else info["name"],
+        name=name,
         family=info["family"],
         layer=LAYER_KO.get(info["layer"], info["layer"]) if language == "ko" else info["layer"],
         descriptors=", ".join(info["descriptors"]),
@@ -247,6 +248,16 @@ def _material(info: dict[str, Any], language: str) -> str:
         ifra=ifra,
         allergen=_t(language, "material_allergen") if info["eu_allergen"] else "",
     )
+    # A banned material is never offered as usable: say so, and name what can take its place.
+    if info.get("usable") is False:
+        text += " " + _t(language, "material_not_usable", name=name)
+    options = info.get("substitutes") or []
+    if options:
+        names = ", ".join(
+            o["substitute"] if language == "ko" else f"{o['substitute']} ({o['role']})" for o in options[:4]
+        )
+        text += "\n" + _t(language, "validate_substitutes", material=name, options=names)
+    return text
 
 
 def _remembered(output: dict[str, Any], language: str) -> str:
