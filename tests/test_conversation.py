@@ -709,3 +709,23 @@ async def test_it_in_a_comparison_is_the_perfume_just_looked_at(
     top = listed["results"][0]["output"]["results"][0]["id"]
     state = await chat.say("how does it compare with Bleu de Chanel?")
     assert state["results"][0]["output"]["perfumes"][0]["id"] == top
+
+
+@pytest.mark.parametrize(
+    ("question", "unusable"),
+    [
+        ("What can I use instead of Lilial?", "may not be used"),
+        ("릴리알 대신 쓸 수 있는 원료가 있나요?", "쓸 수 없어요"),
+    ],
+)
+async def test_a_banned_material_is_answered_with_compliant_substitutes(
+    runtime: Runtime, context: Context, question: str, unusable: str
+) -> None:
+    state = await Conversation(runtime, "substitute").say(question)
+    (lookup,) = state["results"]
+    substitutes = [s["substitute"] for s in lookup["output"]["substitutes"]]
+    assert lookup["output"]["usable"] is False and substitutes
+    assert unusable in state["reply"]
+    validator = context.toolkit.perfumery.validator
+    assert all(validator.usable(name) for name in substitutes)
+    assert any(name in state["reply"] for name in substitutes)
