@@ -16,6 +16,7 @@ import tools.search.lexicon as lexicon_module
 import tools.search.matcher as matcher_module
 import tools.search.query as query_module
 import tools.search.text as text_module
+import tools.search.transliterate as transliterate_module
 from agents.intent import IntentClassifier
 from agents.slots import SlotReader, name_key
 from tools.perfumery.materials import MaterialDB
@@ -51,7 +52,15 @@ NAMES_FILE = "perfume_names.json"  # in FRAGRANCE_HOME/models
 # The code the slot reader and the domain signals run: artifacts saved by other code are rebuilt.
 _SLOT_SOURCES = tuple(
     Path(module.__file__ or "").resolve()
-    for module in (sys.modules[__name__], slots_module, query_module, text_module, lexicon_module, matcher_module)
+    for module in (
+        sys.modules[__name__],
+        slots_module,
+        query_module,
+        text_module,
+        lexicon_module,
+        matcher_module,
+        transliterate_module,
+    )
 )
 MIN_NAME_CHARS = 6  # shorter perfume names ("Joy", "Opium") are too often ordinary words
 _TRAILING_NUMBER = re.compile(r"\s+\d+$")
