@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS
-from tools.search.text import compact
+from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
+from tools.search.text import compact, fold, is_korean
 
 _CONCENTRATION = re.compile(r"\b(parfum|extrait|edp|edt|edc)\b|(오드퍼퓸|오드뚜왈렛|오드코롱|퍼퓸)", re.IGNORECASE)
 _DILUTION = re.compile(
@@ -56,11 +56,23 @@ def _filters(slots: dict[str, Any]) -> dict[str, Any]:
     return filters
 
 
+def _names_word(word: str, folded: str, squeezed: str) -> bool:
+    """A style word in the text: a Latin word on word boundaries ("sea" is not in "compose a"),
+    a Hangul one anywhere (Korean writes its particles and compounds without spaces)."""
+    key = compact(word)
+    if len(key) < 2:
+        return False
+    if is_korean(word):
+        return key in squeezed
+    return re.search(rf"(?<![a-z]){re.escape(fold(word))}(?![a-z])", folded) is not None
+
+
 def _family(slots: dict[str, Any], text: str) -> str:
-    folded = compact(_NEGATED.sub(" ", text))  # "less sweet" names no family
-    for family, words in FAMILY_WORDS.items():
-        if any(compact(w) in folded for w in words if len(compact(w)) >= 2):
-            return family
+    kept = _NEGATED.sub(" ", text)  # "less sweet" names no family
+    folded, squeezed = fold(kept), compact(kept)
+    named = [family for family, words in FAMILY_WORDS.items() if any(_names_word(w, folded, squeezed) for w in words)]
+    if named:  # "a fruity chypre" is a chypre: the most specific style named wins
+        return max(named, key=lambda family: PRECEDENCE.get(family, 1))
     for accord in slots.get("accords", []):
         material_family = ACCORD_FAMILY.get(accord, "")
         if material_family in FAMILY_WORDS:

@@ -729,3 +729,18 @@ async def test_a_banned_material_is_answered_with_compliant_substitutes(
     validator = context.toolkit.perfumery.validator
     assert all(validator.usable(name) for name in substitutes)
     assert any(name in state["reply"] for name in substitutes)
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("Compose a gourmand perfume for me", "gourmand"),  # "compoSE A" holds the aquatic word "sea"
+        ("Could you compose a sea breeze scent?", "aquatic"),
+        ("make me a fruity chypre", "chypre"),
+        ("구르망 향수를 조향해 주세요", "gourmand"),
+    ],
+)
+def test_a_composition_request_names_its_style_by_whole_words(context: Context, text: str, family: str) -> None:
+    slots = context.nlu.slots.read(text).to_dict()
+    (call,) = plan("compose", slots, text, Carried())
+    assert call.args["fragrance_family"] == family
