@@ -121,7 +121,7 @@ class Notice(_Event):
     person has it, nobody was free), in the customer's language."""
 
     type: Literal["notice"] = "notice"
-    kind: Literal["handoff_waiting", "handoff_with_staff", "handoff_timed_out", "handoff_returned"]
+    kind: Literal["handoff_waiting", "handoff_with_staff", "handoff_timed_out"]
     text: str
     language: Literal["ko", "en"]
 

@@ -73,7 +73,7 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
             "intent": result.intent,
             "confidence": result.confidence,
             "clarify": result.clarify,
-            "language": state.get("language") or result.language,
+            "language": state["language"],  # set by `begin`: the channel's hint, else the text's script
             "roles": {**state.get("roles", {}), "intent": "embedded"},
         }
     carried = Carried(**(state.get("carried") or {}))

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -145,7 +145,6 @@ class _Turn:
     language: Language
     stream: TurnStream
     exits: AsyncExitStack
-    final: list[TurnEvent] = field(default_factory=list)
 
 
 class TurnService:

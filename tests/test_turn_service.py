@@ -52,8 +52,8 @@ async def customer(runtime: Runtime) -> str:
 
 
 def inbound(text: str, customer_id: str, thread: str, message_id: str | None = None) -> Inbound:
-    extra = {"message_id": message_id} if message_id else {}
-    return Inbound(text=text, customer_id=customer_id, channel="cli", conversation_id=thread, **extra)
+    made = Inbound(text=text, customer_id=customer_id, channel="cli", conversation_id=thread)
+    return dataclasses.replace(made, message_id=message_id) if message_id else made
 
 
 async def state_of(service: TurnService, thread: str) -> dict[str, Any]:
