@@ -23,6 +23,7 @@ from memory.records import (
     Channel,
     Conversation,
     Customer,
+    Language,
     Message,
     Preferences,
     Role,
@@ -53,7 +54,7 @@ PURGE_TIMEOUT_S = 600.0
 
 _CONVERSATION = "id, customer_id, channel, title, created_at, updated_at"
 _MESSAGE = "conversation_id, seq, role, content, message_id, payload, created_at"
-_TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, updated_at"
+_TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, updated_at, language"
 _API_KEY = "id, name, prefix, key_hash, scopes, rate_limit, created_at, revoked_at, last_used_at"
 _FORMULA = "id, customer_id, conversation_id, name, formula, created_at"
 _OPEN = "('requested', 'taken')"
@@ -355,18 +356,21 @@ class PostgresRepository:
             )
         return [SavedFormula(**dict(row)) for row in rows]
 
-    async def open_ticket(self, conversation_id: str, customer_id: str, reason: str) -> Ticket:
+    async def open_ticket(
+        self, conversation_id: str, customer_id: str, reason: str, language: Language = "en"
+    ) -> Ticket:
         now = _now()
         async with self._transaction() as conn:
             try:
                 row = await conn.fetchrow(
-                    f"INSERT INTO tickets ({_TICKET}) VALUES ($1, $2, $3, 'requested', $4, NULL, $5, $5) "
+                    f"INSERT INTO tickets ({_TICKET}) VALUES ($1, $2, $3, 'requested', $4, NULL, $5, $5, $6) "
                     f"ON CONFLICT (conversation_id) WHERE status IN {_OPEN} DO NOTHING RETURNING {_TICKET}",
                     _new_id(),
                     conversation_id,
                     customer_id,
                     reason,
                     now,
+                    language,
                 )
             except asyncpg.ForeignKeyViolationError as exc:
                 raise RecordNotFound(
@@ -403,6 +407,65 @@ class PostgresRepository:
         if row is None:
             raise RecordNotFound(f"there is no ticket {ticket_id!r}")
         return Ticket(**dict(row))
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(f"SELECT {_TICKET} FROM tickets WHERE id = $1", ticket_id)
+        return None if row is None else Ticket(**dict(row))
+
+    async def tickets(self, statuses: tuple[TicketStatus, ...], limit: int = 50) -> list[Ticket]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_TICKET} FROM tickets WHERE status = ANY($1::text[]) ORDER BY created_at, id LIMIT $2",
+                list(statuses),
+                limit,
+            )
+        return [Ticket(**dict(row)) for row in rows]
+
+    async def move_ticket(
+        self, ticket_id: str, status: TicketStatus, only_from: tuple[TicketStatus, ...], staff: str | None = None
+    ) -> Ticket | None:
+        if status not in get_args(TicketStatus):
+            raise ValueError(f"a ticket's status is one of {', '.join(get_args(TicketStatus))}, not {status!r}")
+        async with self._connection() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE tickets SET status = $2, staff = COALESCE($3, staff), updated_at = $4 "
+                f"WHERE id = $1 AND status = ANY($5::text[]) RETURNING {_TICKET}",
+                ticket_id,
+                status,
+                staff,
+                _now(),
+                list(only_from),
+            )
+        return None if row is None else Ticket(**dict(row))
+
+    async def link_ticket(self, ticket_id: str, kind: str, external_id: str) -> None:
+        async with self._connection() as conn:
+            try:
+                await conn.execute(
+                    "INSERT INTO ticket_links (ticket_id, kind, external_id) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (ticket_id, kind) DO UPDATE SET external_id = EXCLUDED.external_id",
+                    ticket_id,
+                    kind,
+                    external_id,
+                )
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise RecordNotFound(f"there is no ticket {ticket_id!r}") from exc
+
+    async def ticket_by_link(self, kind: str, external_id: str) -> Ticket | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {', '.join('t.' + c.strip() for c in _TICKET.split(','))} FROM tickets t "
+                "JOIN ticket_links l ON l.ticket_id = t.id WHERE l.kind = $1 AND l.external_id = $2",
+                kind,
+                external_id,
+            )
+        return None if row is None else Ticket(**dict(row))
+
+    async def ticket_links(self, ticket_id: str) -> dict[str, str]:
+        async with self._connection() as conn:
+            rows = await conn.fetch("SELECT kind, external_id FROM ticket_links WHERE ticket_id = $1", ticket_id)
+        return {row["kind"]: row["external_id"] for row in rows}
 
     # -- API keys and the audit log ------------------------------------------------------
     async def create_api_key(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 Channel = Literal["web", "slack", "api", "cli"]
 Role = Literal["user", "assistant", "staff"]
+Language = Literal["ko", "en"]
 TicketStatus = Literal["requested", "taken", "returned", "resolved", "timed_out", "cancelled"]
 OPEN_TICKET_STATUSES: tuple[TicketStatus, ...] = ("requested", "taken")
 
@@ -125,6 +126,12 @@ class Ticket:
     staff: str | None
     created_at: datetime
     updated_at: datetime
+    language: Language = "en"
+    """The customer's language when they asked: the notices the ticket causes are written in it."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_TICKET_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from memory.records import (
     Channel,
     Conversation,
     Customer,
+    Language,
     Message,
     Preferences,
     SavedFormula,
@@ -111,13 +112,39 @@ class Repository(Protocol):
 
     async def formulas(self, customer_id: str) -> list[SavedFormula]: ...
 
-    async def open_ticket(self, conversation_id: str, customer_id: str, reason: str) -> Ticket:
+    async def open_ticket(
+        self, conversation_id: str, customer_id: str, reason: str, language: Language = "en"
+    ) -> Ticket:
         """A new ticket, or the conversation's open one (requested|taken) when it has one."""
         ...
 
     async def open_ticket_of(self, conversation_id: str) -> Ticket | None: ...
 
+    async def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    async def tickets(self, statuses: tuple[TicketStatus, ...], limit: int = 50) -> list[Ticket]:
+        """Tickets in any of these statuses, oldest first (staff work the queue from its head)."""
+        ...
+
     async def set_ticket_status(self, ticket_id: str, status: TicketStatus, staff: str | None = None) -> Ticket: ...
+
+    async def move_ticket(
+        self, ticket_id: str, status: TicketStatus, only_from: tuple[TicketStatus, ...], staff: str | None = None
+    ) -> Ticket | None:
+        """Set the status only if the ticket is still in one of `only_from`, in one statement: of two
+        replicas racing (the timeout sweeper and a staff member taking it), exactly one wins. None: it
+        had already moved (or does not exist)."""
+        ...
+
+    async def link_ticket(self, ticket_id: str, kind: str, external_id: str) -> None:
+        """Remember where a staff tool shows the ticket (kind "slack": "CHANNEL:TS" of its thread)."""
+        ...
+
+    async def ticket_by_link(self, kind: str, external_id: str) -> Ticket | None: ...
+
+    async def ticket_links(self, ticket_id: str) -> dict[str, str]:
+        """kind -> external id."""
+        ...
 
     # -- API keys and the audit log -------------------------------------------------------
     async def create_api_key(

@@ -28,6 +28,7 @@ from memory.records import (
     Channel,
     Conversation,
     Customer,
+    Language,
     Message,
     Preferences,
     Role,
@@ -41,7 +42,7 @@ from memory.repository import ConversationForbidden, DuplicateTurn, RecordNotFou
 
 _CONVERSATION = "id, customer_id, channel, title, created_at, updated_at"
 _MESSAGE = "conversation_id, seq, role, content, message_id, payload, created_at"
-_TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, updated_at"
+_TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, updated_at, language"
 _API_KEY = "id, name, prefix, key_hash, scopes, rate_limit, created_at, revoked_at, last_used_at"
 _FORMULA = "id, customer_id, conversation_id, name, formula, created_at"
 _OPEN = "('requested', 'taken')"
@@ -331,7 +332,9 @@ class SqliteRepository:
             )
         return [_formula(row) for row in rows]
 
-    async def open_ticket(self, conversation_id: str, customer_id: str, reason: str) -> Ticket:
+    async def open_ticket(
+        self, conversation_id: str, customer_id: str, reason: str, language: Language = "en"
+    ) -> Ticket:
         async with self._writing() as conn:
             row = await _one(
                 conn, f"SELECT {_TICKET} FROM tickets WHERE conversation_id = ? AND status IN {_OPEN}", conversation_id
@@ -340,8 +343,8 @@ class SqliteRepository:
                 ticket_id, now = _new_id(), _ts(_now())
                 try:
                     await conn.execute(
-                        f"INSERT INTO tickets ({_TICKET}) VALUES (?, ?, ?, 'requested', ?, NULL, ?, ?)",
-                        (ticket_id, conversation_id, customer_id, reason, now, now),
+                        f"INSERT INTO tickets ({_TICKET}) VALUES (?, ?, ?, 'requested', ?, NULL, ?, ?, ?)",
+                        (ticket_id, conversation_id, customer_id, reason, now, now, language),
                     )
                 except sqlite3.IntegrityError as exc:
                     raise RecordNotFound(
@@ -372,6 +375,67 @@ class SqliteRepository:
         if row is None:
             raise RecordNotFound(f"there is no ticket {ticket_id!r}")
         return _ticket(row)
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        async with self._reading() as conn:
+            row = await _one(conn, f"SELECT {_TICKET} FROM tickets WHERE id = ?", ticket_id)
+        return None if row is None else _ticket(row)
+
+    async def tickets(self, statuses: tuple[TicketStatus, ...], limit: int = 50) -> list[Ticket]:
+        marks = ", ".join("?" for _ in statuses) or "NULL"
+        async with self._reading() as conn:
+            rows = await conn.execute_fetchall(
+                f"SELECT {_TICKET} FROM tickets WHERE status IN ({marks}) ORDER BY created_at, id LIMIT ?",
+                (*statuses, limit),
+            )
+        return [_ticket(row) for row in rows]
+
+    async def move_ticket(
+        self, ticket_id: str, status: TicketStatus, only_from: tuple[TicketStatus, ...], staff: str | None = None
+    ) -> Ticket | None:
+        if status not in get_args(TicketStatus):
+            raise ValueError(f"a ticket's status is one of {', '.join(get_args(TicketStatus))}, not {status!r}")
+        marks = ", ".join("?" for _ in only_from) or "NULL"
+        async with self._writing() as conn:
+            cursor = await conn.execute(
+                "UPDATE tickets SET status = ?, staff = COALESCE(?, staff), updated_at = ? "
+                f"WHERE id = ? AND status IN ({marks})",
+                (status, staff, _ts(_now()), ticket_id, *only_from),
+            )
+            if cursor.rowcount == 0:
+                return None
+            row = await _one(conn, f"SELECT {_TICKET} FROM tickets WHERE id = ?", ticket_id)
+        return _ticket(row)
+
+    async def link_ticket(self, ticket_id: str, kind: str, external_id: str) -> None:
+        async with self._writing() as conn:
+            try:
+                await conn.execute(
+                    "INSERT INTO ticket_links (ticket_id, kind, external_id) VALUES (?, ?, ?) "
+                    "ON CONFLICT (ticket_id, kind) DO UPDATE SET external_id = excluded.external_id",
+                    (ticket_id, kind, external_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise RecordNotFound(f"there is no ticket {ticket_id!r}") from exc
+
+    async def ticket_by_link(self, kind: str, external_id: str) -> Ticket | None:
+        columns = ", ".join("t." + c.strip() for c in _TICKET.split(","))
+        async with self._reading() as conn:
+            row = await _one(
+                conn,
+                f"SELECT {columns} FROM tickets t JOIN ticket_links l ON l.ticket_id = t.id "
+                "WHERE l.kind = ? AND l.external_id = ?",
+                kind,
+                external_id,
+            )
+        return None if row is None else _ticket(row)
+
+    async def ticket_links(self, ticket_id: str) -> dict[str, str]:
+        async with self._reading() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT kind, external_id FROM ticket_links WHERE ticket_id = ?", (ticket_id,)
+            )
+        return {row["kind"]: row["external_id"] for row in rows}
 
     # -- API keys and the audit log ------------------------------------------------------
     async def create_api_key(
@@ -586,6 +650,7 @@ def _ticket(row: Any) -> Ticket:
         staff=row["staff"],
         created_at=_dt(row["created_at"]),
         updated_at=_dt(row["updated_at"]),
+        language=row["language"],
     )
 
 

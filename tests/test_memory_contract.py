@@ -297,6 +297,37 @@ async def test_concurrent_open_ticket_gives_one(backend: Backend) -> None:
     assert len({ticket.id for ticket in tickets}) == 1
 
 
+async def test_ticket_queue_links_and_races(backend: Backend) -> None:
+    """What live handoff needs: the language notices are written in, the open queue oldest first,
+    a ticket's Slack thread both ways, and a move that only one of two racing replicas wins."""
+    repo = backend.memory.repository
+    first, second = await new_talk(backend), await new_talk(backend)
+    older = await repo.open_ticket(first.conversation_id, first.customer_id, "person please", language="ko")
+    newer = await repo.open_ticket(second.conversation_id, second.customer_id, "help")
+    assert (older.language, newer.language) == ("ko", "en") and older.is_open
+    assert await repo.get_ticket(older.id) == older and await repo.get_ticket(uid()) is None
+    queue = [t.id for t in await repo.tickets(("requested", "taken"), limit=1000)]
+    assert queue.index(older.id) < queue.index(newer.id)
+    assert older.id not in [t.id for t in await repo.tickets(("resolved",), limit=1000)]
+
+    await repo.link_ticket(older.id, "slack", "C1:1700.0001")
+    await repo.link_ticket(older.id, "slack", "C1:1700.0002")  # re-posted: the newest place wins
+    assert await repo.ticket_links(older.id) == {"slack": "C1:1700.0002"}
+    assert await repo.ticket_by_link("slack", "C1:1700.0002") == older
+    assert await repo.ticket_by_link("slack", "C1:1700.0001") is None
+    with pytest.raises(RecordNotFound):
+        await repo.link_ticket(uid(), "slack", "C1:1")
+
+    async with backend.other_repository() as other:
+        moves = await asyncio.gather(
+            repo.move_ticket(older.id, "timed_out", only_from=("requested",)),
+            other.move_ticket(older.id, "taken", only_from=("requested",), staff="mina"),
+        )
+    winners = [m for m in moves if m is not None]
+    assert len(winners) == 1 and (await repo.get_ticket(older.id)) == winners[0]
+    assert await repo.move_ticket(older.id, "cancelled", only_from=("requested",)) is None
+
+
 # -- API keys and audit --------------------------------------------------------------------
 async def test_api_keys(backend: Backend) -> None:
     repo = backend.memory.repository
@@ -452,6 +483,9 @@ async def test_unreachable_redis_is_session_unavailable(tmp_path: Path) -> None:
 
 
 # -- migrations ----------------------------------------------------------------------------
+MIGRATIONS = Path(__file__).resolve().parent.parent / "memory" / "migrations"
+
+
 async def test_migrations_are_idempotent(backend: Backend) -> None:
     report = await migrate(backend.settings)
     assert report.applied == ()
@@ -482,7 +516,9 @@ async def test_migrations_run_concurrently_on_a_fresh_database(backend: Backend,
         finally:
             await repository.close()
     applied = [migration for report in reports for migration in report.applied]
-    assert applied == ["0001.initial"]  # exactly one process applied it, the others found it applied
+    dialect = "postgres" if backend.server else "sqlite"
+    shipped = sorted(path.name.removesuffix(".sql") for path in (MIGRATIONS / dialect).glob("*.sql"))
+    assert sorted(applied) == shipped  # each applied by exactly one process, the others found it applied
     assert sum(bool(report.already) for report in reports) == 2
 
 
