@@ -26,14 +26,17 @@ from memory.records import (
     Language,
     Message,
     Preferences,
+    RefreshToken,
     Role,
     SavedFormula,
     Ticket,
     TicketStatus,
     Turn,
+    User,
+    UserRole,
     jsonable,
 )
-from memory.repository import ConversationForbidden, DuplicateTurn, RecordNotFound, StoreUnavailable
+from memory.repository import ConversationForbidden, DuplicateTurn, RecordNotFound, StoreUnavailable, UsernameTaken
 
 SCHEMA = "fragrance"
 
@@ -58,6 +61,8 @@ _TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, 
 _API_KEY = "id, name, prefix, key_hash, scopes, rate_limit, created_at, revoked_at, last_used_at"
 _FORMULA = "id, customer_id, conversation_id, name, formula, created_at"
 _OPEN = "('requested', 'taken')"
+_USER = "id, username, password_hash, role, created_at, disabled_at"
+_REFRESH = "jti, user_id, family, created_at, expires_at, revoked_at, replaced_by"
 
 
 def unreachable(exc: BaseException) -> StoreUnavailable:
@@ -533,6 +538,111 @@ class PostgresRepository:
                 limit,
             )
         return [AuditEntry(**dict(row)) for row in rows]
+
+    # -- staff and admin accounts, refresh tokens ----------------------------------------
+    async def create_user(self, username: str, password_hash: str, role: UserRole) -> User:
+        async with self._connection() as conn:
+            try:
+                row = await conn.fetchrow(
+                    f"INSERT INTO users (id, username, password_hash, role, created_at) "
+                    f"VALUES ($1, $2, $3, $4, $5) RETURNING {_USER}",
+                    _new_id(),
+                    username,
+                    password_hash,
+                    role,
+                    _now(),
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise UsernameTaken(f"there is already an account named {username!r}") from exc
+        return User(**dict(row))
+
+    async def get_user(self, user_id: str) -> User | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(f"SELECT {_USER} FROM users WHERE id = $1", user_id)
+        return None if row is None else User(**dict(row))
+
+    async def user_by_username(self, username: str) -> User | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(f"SELECT {_USER} FROM users WHERE username = $1", username)
+        return None if row is None else User(**dict(row))
+
+    async def users(self) -> list[User]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(f"SELECT {_USER} FROM users ORDER BY created_at, id")
+        return [User(**dict(row)) for row in rows]
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        async with self._connection() as conn:
+            status = await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+        if status.endswith(" 0"):
+            raise RecordNotFound(f"there is no account {user_id!r}")
+
+    async def disable_user(self, user_id: str) -> User | None:
+        now = _now()
+        async with self._transaction() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1 RETURNING {_USER}",
+                user_id,
+                now,
+            )
+            await conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", user_id, now
+            )
+        return None if row is None else User(**dict(row))
+
+    async def create_refresh_token(
+        self, jti: str, user_id: str, family: str, expires_at: datetime
+    ) -> RefreshToken:
+        async with self._connection() as conn:
+            try:
+                row = await conn.fetchrow(
+                    f"INSERT INTO refresh_tokens (jti, user_id, family, created_at, expires_at) "
+                    f"VALUES ($1, $2, $3, $4, $5) RETURNING {_REFRESH}",
+                    jti,
+                    user_id,
+                    family,
+                    _now(),
+                    _aware(expires_at),
+                )
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise RecordNotFound(f"there is no account {user_id!r}") from exc
+        return RefreshToken(**dict(row))
+
+    async def get_refresh_token(self, jti: str) -> RefreshToken | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(f"SELECT {_REFRESH} FROM refresh_tokens WHERE jti = $1", jti)
+        return None if row is None else RefreshToken(**dict(row))
+
+    async def rotate_refresh_token(self, jti: str, new_jti: str, expires_at: datetime) -> RefreshToken | None:
+        now = _now()
+        async with self._transaction() as conn:
+            old = await conn.fetchrow(
+                "UPDATE refresh_tokens SET replaced_by = $2, revoked_at = $3 "
+                "WHERE jti = $1 AND revoked_at IS NULL AND replaced_by IS NULL AND expires_at > $3 "
+                "RETURNING user_id, family",
+                jti,
+                new_jti,
+                now,
+            )
+            if old is None:
+                return None
+            row = await conn.fetchrow(
+                f"INSERT INTO refresh_tokens (jti, user_id, family, created_at, expires_at) "
+                f"VALUES ($1, $2, $3, $4, $5) RETURNING {_REFRESH}",
+                new_jti,
+                old["user_id"],
+                old["family"],
+                now,
+                _aware(expires_at),
+            )
+        return RefreshToken(**dict(row))
+
+    async def revoke_refresh_family(self, family: str) -> int:
+        async with self._connection() as conn:
+            status = await conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL", family, _now()
+            )
+        return int(status.split()[-1])
 
     # -- data rights and retention -------------------------------------------------------
     async def export_customer(self, customer_id: str) -> dict[str, Any] | None:

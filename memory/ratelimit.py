@@ -57,6 +57,18 @@ class RateLimiter:
         retry_after = 0 if allowed else max(1, math.ceil(reset_at - time.time()))
         return RateDecision(allowed=allowed, retry_after_s=retry_after, remaining=remaining)
 
+    async def peek(self, key: str, rate: str) -> RateDecision:
+        """Whether one more hit would fit, without counting one: for limits that count only some
+        outcomes (failed sign-ins) but must refuse before the work is done."""
+        item = self._item(rate)
+        try:
+            allowed = await self._limiter.test(item, key)
+            reset_at, remaining = await self._limiter.get_window_stats(item, key)
+        except REDIS_DOWN as exc:
+            raise redis_down(exc) from exc
+        retry_after = 0 if allowed else max(1, math.ceil(reset_at - time.time()))
+        return RateDecision(allowed=allowed, retry_after_s=retry_after, remaining=remaining)
+
     def _item(self, rate: str) -> RateLimitItem:
         item = self._items.get(rate)
         if item is None:

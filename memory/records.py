@@ -162,6 +162,37 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+UserRole = Literal["staff", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A staff member or administrator who signs in with a password (customers never do)."""
+
+    id: str
+    username: str
+    password_hash: str
+    """argon2id, in the PHC string format (the parameters travel with the hash)."""
+    role: UserRole
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """One issued refresh token, by its JWT id. A sign-in starts a family; each refresh replaces
+    the presented token by a new one of the same family."""
+
+    jti: str
+    user_id: str
+    family: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    replaced_by: str | None = None
+    """The jti of its successor once it was used to refresh: presented again, it is a reuse."""
+
+
 def jsonable(record: Any) -> dict[str, Any]:
     """A record as JSON-able data (datetimes as ISO 8601 text, tuples as lists): exports and logs
     read the same shape from every adapter."""

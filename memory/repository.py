@@ -16,10 +16,13 @@ from memory.records import (
     Language,
     Message,
     Preferences,
+    RefreshToken,
     SavedFormula,
     Ticket,
     TicketStatus,
     Turn,
+    User,
+    UserRole,
 )
 
 
@@ -37,6 +40,10 @@ class DuplicateTurn(FragranceError):
 
 class RecordNotFound(FragranceError):
     """A write names a customer, conversation, ticket or API key that does not exist."""
+
+
+class UsernameTaken(FragranceError):
+    """An account with this username exists already (a disabled one included)."""
 
 
 class Repository(Protocol):
@@ -168,6 +175,46 @@ class Repository(Protocol):
     ) -> None: ...
 
     async def audit_entries(self, subject: str | None = None, limit: int = 100) -> list[AuditEntry]: ...
+
+    # -- staff and admin accounts, refresh tokens ------------------------------------------
+    async def create_user(self, username: str, password_hash: str, role: UserRole) -> User:
+        """UsernameTaken when the username is in use (usernames are never reused)."""
+        ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def user_by_username(self, username: str) -> User | None: ...
+
+    async def users(self) -> list[User]:
+        """Every account, oldest first."""
+        ...
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace the stored hash (a rehash with stronger parameters, a new password)."""
+        ...
+
+    async def disable_user(self, user_id: str) -> User | None:
+        """Set disabled_at (an earlier one is kept) and revoke every refresh token of the account,
+        in one transaction; None when there is no such account."""
+        ...
+
+    async def create_refresh_token(
+        self, jti: str, user_id: str, family: str, expires_at: datetime
+    ) -> RefreshToken:
+        """RecordNotFound when the account does not exist."""
+        ...
+
+    async def get_refresh_token(self, jti: str) -> RefreshToken | None: ...
+
+    async def rotate_refresh_token(self, jti: str, new_jti: str, expires_at: datetime) -> RefreshToken | None:
+        """In one transaction, when the token is live (not revoked, not replaced, not expired): mark
+        it replaced by `new_jti` and add `new_jti` to its family; returns the new token. None when it
+        was not live, also for the loser of two concurrent rotations of one token."""
+        ...
+
+    async def revoke_refresh_family(self, family: str) -> int:
+        """Revoke every live token of the family (sign-out, reuse detected); returns how many."""
+        ...
 
     # -- data rights and retention --------------------------------------------------------
     async def export_customer(self, customer_id: str) -> dict[str, Any] | None:

@@ -31,14 +31,17 @@ from memory.records import (
     Language,
     Message,
     Preferences,
+    RefreshToken,
     Role,
     SavedFormula,
     Ticket,
     TicketStatus,
     Turn,
+    User,
+    UserRole,
     jsonable,
 )
-from memory.repository import ConversationForbidden, DuplicateTurn, RecordNotFound, StoreUnavailable
+from memory.repository import ConversationForbidden, DuplicateTurn, RecordNotFound, StoreUnavailable, UsernameTaken
 
 _CONVERSATION = "id, customer_id, channel, title, created_at, updated_at"
 _MESSAGE = "conversation_id, seq, role, content, message_id, payload, created_at"
@@ -46,6 +49,8 @@ _TICKET = "id, conversation_id, customer_id, status, reason, staff, created_at, 
 _API_KEY = "id, name, prefix, key_hash, scopes, rate_limit, created_at, revoked_at, last_used_at"
 _FORMULA = "id, customer_id, conversation_id, name, formula, created_at"
 _OPEN = "('requested', 'taken')"
+_USER = "id, username, password_hash, role, created_at, disabled_at"
+_REFRESH = "jti, user_id, family, created_at, expires_at, revoked_at, replaced_by"
 
 
 class SqliteRepository:
@@ -511,6 +516,101 @@ class SqliteRepository:
             for row in rows
         ]
 
+    # -- staff and admin accounts, refresh tokens ----------------------------------------
+    async def create_user(self, username: str, password_hash: str, role: UserRole) -> User:
+        user = User(id=_new_id(), username=username, password_hash=password_hash, role=role, created_at=_now())
+        async with self._writing() as conn:
+            try:
+                await conn.execute(
+                    "INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (user.id, username, password_hash, role, _ts(user.created_at)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UsernameTaken(f"there is already an account named {username!r}") from exc
+        return user
+
+    async def get_user(self, user_id: str) -> User | None:
+        async with self._reading() as conn:
+            row = await _one(conn, f"SELECT {_USER} FROM users WHERE id = ?", user_id)
+        return None if row is None else _user(row)
+
+    async def user_by_username(self, username: str) -> User | None:
+        async with self._reading() as conn:
+            row = await _one(conn, f"SELECT {_USER} FROM users WHERE username = ?", username)
+        return None if row is None else _user(row)
+
+    async def users(self) -> list[User]:
+        async with self._reading() as conn:
+            rows = await conn.execute_fetchall(f"SELECT {_USER} FROM users ORDER BY created_at, id")
+        return [_user(row) for row in rows]
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        async with self._writing() as conn:
+            cursor = await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+            if cursor.rowcount == 0:
+                raise RecordNotFound(f"there is no account {user_id!r}")
+
+    async def disable_user(self, user_id: str) -> User | None:
+        now = _ts(_now())
+        async with self._writing() as conn:
+            await conn.execute("UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?", (now, user_id))
+            await conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (now, user_id)
+            )
+            row = await _one(conn, f"SELECT {_USER} FROM users WHERE id = ?", user_id)
+        return None if row is None else _user(row)
+
+    async def create_refresh_token(
+        self, jti: str, user_id: str, family: str, expires_at: datetime
+    ) -> RefreshToken:
+        token = RefreshToken(
+            jti=jti, user_id=user_id, family=family, created_at=_now(), expires_at=_dt(_ts(expires_at))
+        )
+        async with self._writing() as conn:
+            try:
+                await conn.execute(
+                    "INSERT INTO refresh_tokens (jti, user_id, family, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    (jti, user_id, family, _ts(token.created_at), _ts(expires_at)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise RecordNotFound(f"there is no account {user_id!r}") from exc
+        return token
+
+    async def get_refresh_token(self, jti: str) -> RefreshToken | None:
+        async with self._reading() as conn:
+            row = await _one(conn, f"SELECT {_REFRESH} FROM refresh_tokens WHERE jti = ?", jti)
+        return None if row is None else _refresh_token(row)
+
+    async def rotate_refresh_token(self, jti: str, new_jti: str, expires_at: datetime) -> RefreshToken | None:
+        now = _ts(_now())
+        async with self._writing() as conn:
+            old = await _one(
+                conn,
+                "UPDATE refresh_tokens SET replaced_by = ?, revoked_at = ? "
+                "WHERE jti = ? AND revoked_at IS NULL AND replaced_by IS NULL AND expires_at > ? "
+                "RETURNING user_id, family",
+                new_jti,
+                now,
+                jti,
+                now,
+            )
+            if old is None:
+                return None
+            await conn.execute(
+                "INSERT INTO refresh_tokens (jti, user_id, family, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (new_jti, old["user_id"], old["family"], now, _ts(expires_at)),
+            )
+            row = await _one(conn, f"SELECT {_REFRESH} FROM refresh_tokens WHERE jti = ?", new_jti)
+        return _refresh_token(row)
+
+    async def revoke_refresh_family(self, family: str) -> int:
+        async with self._writing() as conn:
+            cursor = await conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                (_ts(_now()), family),
+            )
+            return cursor.rowcount
+
     # -- data rights and retention -------------------------------------------------------
     async def export_customer(self, customer_id: str) -> dict[str, Any] | None:
         async with self._writing() as conn:  # one snapshot: no other write interleaves
@@ -665,6 +765,29 @@ def _api_key(row: Any) -> ApiKey:
         created_at=_dt(row["created_at"]),
         revoked_at=None if row["revoked_at"] is None else _dt(row["revoked_at"]),
         last_used_at=None if row["last_used_at"] is None else _dt(row["last_used_at"]),
+    )
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        role=row["role"],
+        created_at=_dt(row["created_at"]),
+        disabled_at=None if row["disabled_at"] is None else _dt(row["disabled_at"]),
+    )
+
+
+def _refresh_token(row: Any) -> RefreshToken:
+    return RefreshToken(
+        jti=row["jti"],
+        user_id=row["user_id"],
+        family=row["family"],
+        created_at=_dt(row["created_at"]),
+        expires_at=_dt(row["expires_at"]),
+        revoked_at=None if row["revoked_at"] is None else _dt(row["revoked_at"]),
+        replaced_by=row["replaced_by"],
     )
 
 
