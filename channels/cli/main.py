@@ -505,6 +505,71 @@ def eval_search(
                 typer.echo(f"  not recovered: {', '.join(hangul['missed_words'])}")
 
 
+@eval_app.command("chat")
+def eval_chat(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="YAML conversations with checks (default: agents/data/eval_chat.yaml)."),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog", help="Run on the catalog ingested in this FRAGRANCE_HOME folder (default: the setting)."
+        ),
+    ] = None,
+    models: Annotated[
+        str,
+        typer.Option(
+            "--models",
+            help="embedded (the default roles) or fake: scripted stand-ins in the model roles' places that answer "
+            "only from what their prompts carry (the model path: history and focus must reach them).",
+        ),
+    ] = "embedded",
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only conversations with this id or id prefix; repeatable.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many conversations per language.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    show_failures: Annotated[bool, typer.Option("--failures", help="List every failing turn and why.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Whole conversations through the turn service (a fresh customer each, embedded stores in a scratch
+    folder), every check run after each turn on the cards, formulas and reply the customer got; prints
+    the share of turns passed overall, per language and per pattern."""
+    import asyncio
+
+    from agents.chat_eval import DEFAULT_CHAT_EVAL, format_chat_report, load_chat_eval, run_chat_eval, select
+
+    try:
+        conversations = select(load_chat_eval(data or DEFAULT_CHAT_EVAL), only, limit)
+    except FragranceError as exc:
+        raise fail(str(exc), 2) from None
+    if not conversations:
+        raise fail("no conversation matches --only.", 2)
+    if models not in ("embedded", "fake"):
+        raise fail("--models must be embedded or fake.", 2)
+    settings = get_settings()
+    if catalog is not None:
+        if not catalog.is_dir():
+            raise fail(
+                f"--catalog takes a FRAGRANCE_HOME folder holding an ingested catalog, and {catalog} is not a folder: "
+                f"ingest a CSV first (FRAGRANCE_HOME=DIR fragrance-ai ingest --catalog FILE).",
+                2,
+            )
+        settings = settings.model_copy(update={"fragrance_home": catalog})
+    try:
+        report = asyncio.run(run_chat_eval(settings, conversations, models, progress=not quiet))
+    except FragranceError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+        if as_json
+        else format_chat_report(report, show_failures)
+    )
+
+
 @eval_app.command("validate")
 def eval_validate(
     data: Annotated[
