@@ -16,6 +16,7 @@ import typer
 
 from channels.cli import admin
 from channels.cli import chat as chat_commands
+from channels.cli import users
 from channels.cli.common import fail
 from core.errors import FragranceError
 from core.jsonl import read_jsonl
@@ -39,6 +40,7 @@ app.command("migrate")(admin.migrate)
 app.command("purge")(admin.purge)
 app.add_typer(admin.apikey_app, name="apikey")
 app.add_typer(admin.customer_app, name="customer")
+app.add_typer(users.user_app, name="user")
 
 
 @app.command()
