@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     handoff_timeout_s: float = Field(
         default=300.0, gt=0, description="After this long without a staff member, the assistant carries on."
     )
+    handoff_sweep_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often each replica looks for requests nobody took in time, to tell those customers at "
+        "once; 0 switches the sweeper off (a request then times out at the customer's next message).",
+    )
     transcript_retention_days: int = Field(
         default=365, ge=1, description="`fragrance-ai purge` deletes transcript lines older than this."
     )

@@ -76,6 +76,11 @@ class _Event(BaseModel):
     id: int | None = Field(default=None, description="Position in the conversation's event log (SSE id).")
     thread_id: str | None = Field(default=None, description="The conversation this event belongs to.")
     message_id: str | None = Field(default=None, description="The customer message this event answers.")
+    pushed: bool = Field(
+        default=False,
+        description="Sent outside the customer's own turns (a staff reply, a handoff notice): "
+        "channels show it as it arrives, from service.watch().",
+    )
 
 
 class Token(_Event):
@@ -121,7 +126,15 @@ class Notice(_Event):
     person has it, nobody was free), in the customer's language."""
 
     type: Literal["notice"] = "notice"
-    kind: Literal["handoff_waiting", "handoff_with_staff", "handoff_timed_out"]
+    kind: Literal[
+        "handoff_waiting",
+        "handoff_with_staff",
+        "handoff_taken",
+        "handoff_returned",
+        "handoff_resolved",
+        "handoff_timed_out",
+        "handoff_cancelled",
+    ]
     text: str
     language: Literal["ko", "en"]
 

@@ -7,6 +7,7 @@ The REST app's lifespan, the terminal chat, the benchmarks and the test fixtures
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -56,6 +57,12 @@ class Runtime:
         return self.service
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -97,6 +104,9 @@ async def open_runtime(
             context = Context(nlu=nlu, toolkit=Toolkit(engine, perfumery, composer), models=models, guards=guards)
             service = TurnService(build_graph(memory.checkpointer), context, memory, settings)
             stack.push_async_callback(service.close)
+            if settings.handoff_sweep_s > 0:
+                sweeper = asyncio.create_task(service.run_handoff_sweeper(settings.handoff_sweep_s))
+                stack.push_async_callback(_cancel, sweeper)
         yield Runtime(
             settings=settings,
             perfumery=perfumery,

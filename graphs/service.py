@@ -48,11 +48,13 @@ from graphs.events import (
     event_from_dict,
     is_final,
 )
+from graphs.handoff import HandoffNotifier, Notifiers, summarize
 from graphs.inbound import Inbound, Language, MessageRejected, clean_text
 from graphs.state import Context
 from memory.backends import Memory
+from memory.events import RECONNECTED
 from memory.locks import ConversationBusy
-from memory.records import Preferences, Ticket, Turn
+from memory.records import OPEN_TICKET_STATUSES, Preferences, Ticket, Turn
 from memory.repository import StoreUnavailable
 from memory.sessions import SessionUnavailable
 from prompts import render
@@ -154,6 +156,11 @@ class TurnService:
         self.memory = memory
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
+        self.notifiers = Notifiers()
+
+    def add_notifier(self, notifier: HandoffNotifier) -> None:
+        """A staff tool (the Slack app) that hears about tickets and the customer's lines to staff."""
+        self.notifiers.add(notifier)
 
     # -- starting a turn ---------------------------------------------------------------------
     async def start(self, inbound: Inbound, last_event_id: int | None = None) -> TurnStream:
@@ -281,15 +288,12 @@ class TurnService:
         turn.language = language
         snapshot = await self.graph.aget_state(config)
         if snapshot.interrupts:  # the customer asked for a person
-            ticket = await repository.open_ticket(turn.conversation_id, customer_id, "customer asked for a person")
-            notice = render("service", language, "handoff")
-            final: list[TurnEvent] = [HandoffRequested(ticket_id=ticket.id, text=notice)]
-            await self._record(turn, redacted, notice, final)
+            await self._open_handoff(turn, redacted, "customer asked for a person")
             return
         cards = [PerfumeCard.model_validate(c) for c in state.get("cards") or []]
         formulas = [FormulaCard.model_validate(f) for f in state.get("formulas") or []]
         text = str(state.get("reply", ""))
-        final = []
+        final: list[TurnEvent] = []
         if cards:
             final.append(Perfumes(perfumes=cards))
         final += [Formula(formula=f) for f in formulas]
@@ -426,47 +430,205 @@ class TurnService:
         return stream
 
     # -- people: the handoff policy ---------------------------------------------------------------
+    async def _open_handoff(self, turn: _Turn, redacted: str, reason: str) -> None:
+        """Open the conversation's ticket (or find its open one), tell the customer, then staff."""
+        ticket = await self.memory.repository.open_ticket(
+            turn.conversation_id, turn.inbound.customer_id, reason, language=turn.language
+        )
+        notice = render("service", turn.language, "handoff")
+        await self._record(turn, redacted, notice, [HandoffRequested(ticket_id=ticket.id, text=notice)])
+        if self.notifiers:
+            self._spawn(self._notify_opened(ticket))
+
+    async def _notify_opened(self, ticket: Ticket) -> None:
+        try:
+            summary = await summarize(self.memory.repository, ticket)
+        except Exception:
+            log.exception("could not summarise ticket %s for staff", ticket.id)
+            return
+        await self.notifiers.opened(summary)
+
     async def _handoff_policy(self, turn: _Turn, ticket: Ticket, redacted: str) -> bool:
         """While a person is asked for or has the conversation, the assistant stays silent: the
-        customer's message is kept for the staff member. A request nobody takes within the
-        configured time times out, the customer is told, and the assistant answers. True: run the
-        assistant on this message."""
-        repository = self.memory.repository
-        waited = (datetime.now(UTC) - ticket.created_at).total_seconds()
-        if ticket.status == "requested" and waited > self.settings.handoff_timeout_s:
-            await repository.set_ticket_status(ticket.id, "timed_out")
-            notice = Notice(
-                kind="handoff_timed_out",
-                text=render("service", turn.language, "handoff_timed_out"),
-                language=turn.language,
-            )
-            await self._emit(turn, notice)
-            return True
+        customer's message is kept and passed to staff. A request nobody took within the configured
+        time (should the sweeper not have got there first) times out here: the customer is told and
+        the assistant answers. True: run the assistant on this message."""
+        if ticket.status == "requested" and self._overdue(ticket):
+            moved = await self.memory.repository.move_ticket(ticket.id, "timed_out", only_from=("requested",))
+            if moved is not None:
+                await self._emit(turn, self._notice("handoff_timed_out", turn.language))
+                await self.notifiers.changed(moved)
+                return True
+            ticket = await self.memory.repository.get_ticket(ticket.id) or ticket
+            if not ticket.is_open:
+                return True
         kind: Literal["handoff_waiting", "handoff_with_staff"] = (
             "handoff_waiting" if ticket.status == "requested" else "handoff_with_staff"
         )
         text = render("service", turn.language, kind)
         await self._record(turn, redacted, text, [Notice(kind=kind, text=text, language=turn.language)])
+        await self.notifiers.customer_message(ticket, redacted)
         return False
 
-    async def staff_message(self, conversation_id: str, text: str, staff: str | None = None) -> TurnStream:
-        """A staff member's answer. The first one takes the ticket and resumes the paused turn, so it
-        joins the conversation's own history; later ones are added to the transcript."""
-        repository = self.memory.repository
-        ticket = await repository.open_ticket_of(conversation_id)
+    def _overdue(self, ticket: Ticket) -> bool:
+        return (datetime.now(UTC) - ticket.created_at).total_seconds() > self.settings.handoff_timeout_s
+
+    @staticmethod
+    def _notice(kind: Any, language: Language, **words: Any) -> Notice:
+        return Notice(kind=kind, text=render("service", language, kind, **words), language=language)
+
+    async def _push(self, conversation_id: str, event: TurnEvent, staff: str | None = None) -> TurnEvent:
+        """An event outside the customer's own turns (a staff reply, a handoff notice): into the
+        transcript first (it is in the history after a reload), then the event log and the bus, where
+        service.watch() on whichever replica holds the customer's connection picks it up."""
+        event = event.model_copy(
+            update={"thread_id": conversation_id, "message_id": f"push-{uuid.uuid4().hex}", "pushed": True}
+        )
+        role = "staff" if isinstance(event, StaffMessage) else "assistant"
+        text = getattr(event, "text", "")
+        await self.memory.repository.add_message(
+            conversation_id, role, text, {"staff": staff, "event": event.model_dump(exclude={"id"})}
+        )
+        try:
+            event_id = await self.memory.sessions.append(conversation_id, event.model_dump())
+            event = event.model_copy(update={"id": event_id})
+            await self.memory.bus.publish(conversation_id, event.model_dump())
+        except Exception as exc:
+            log.warning("event log unavailable for conversation %s: %s", conversation_id, type(exc).__name__)
+        return event
+
+    async def watch(self, conversation_id: str, after: int | None = None) -> AsyncIterator[TurnEvent]:
+        """The events pushed to a customer outside their own turns, live, from any replica: staff
+        replies and handoff notices. With `after` (an event id the client saw), what was pushed since
+        is given first. Pub/sub is at most once, so after a Redis reconnect the log is read again."""
+        seen = after or 0
+        async with self.memory.bus.subscribe(conversation_id) as events:
+            if after is not None:
+                for event in await self._pushed_after(conversation_id, seen):
+                    seen = max(seen, event.id or seen)
+                    yield event
+            async for data in events:
+                if data == RECONNECTED:
+                    for event in await self._pushed_after(conversation_id, seen):
+                        seen = max(seen, event.id or seen)
+                        yield event
+                    continue
+                if not data.get("pushed") or (data.get("id") or 0) <= seen:
+                    continue
+                event = event_from_dict(data)
+                seen = max(seen, event.id or seen)
+                yield event
+
+    async def _pushed_after(self, conversation_id: str, after: int) -> list[TurnEvent]:
+        return [
+            event_from_dict({**data, "id": event_id})
+            for event_id, data in await self.memory.sessions.after(conversation_id, after)
+            if data.get("pushed")
+        ]
+
+    async def request_handoff(
+        self,
+        conversation_id: str | None,
+        customer_id: str,
+        channel: Any,
+        language: Language,
+        message_id: str | None = None,
+    ) -> TurnStream:
+        """The customer pressed "talk to a person": the same ticket, notice and staff summary as when
+        they say it, without a model reading it. A turn of its own (locked, recorded, idempotent)."""
+        label = render("service", language, "handoff_button")
+        inbound = Inbound(
+            text=label,
+            customer_id=customer_id,
+            channel=channel,
+            conversation_id=conversation_id,
+            language=language,
+            **({"message_id": message_id} if message_id else {}),
+        )
+        conversation_id = inbound.conversation_id or _new_conversation_id(customer_id, inbound.message_id)
+        exits = AsyncExitStack()
+        await exits.enter_async_context(self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s))
+        try:
+            await self.memory.repository.open_conversation(conversation_id, customer_id, channel, title=label)
+            done = await self.memory.repository.find_turn(conversation_id, inbound.message_id)
+            if done is not None:
+                await exits.aclose()
+                return await self._replay(conversation_id, done, language, None)
+        except BaseException:
+            await exits.aclose()
+            raise
+        stream = TurnStream(conversation_id, inbound.message_id, language)
+        turn = _Turn(inbound=inbound, conversation_id=conversation_id, language=language, stream=stream, exits=exits)
+
+        async def run() -> None:
+            try:
+                open_ticket = await self.memory.repository.open_ticket_of(conversation_id)
+                if open_ticket is not None and not await self._handoff_policy(turn, open_ticket, label):
+                    return
+                await self._open_handoff(turn, label, "customer pressed 'talk to a person'")
+            except Exception as exc:
+                log.exception("handoff request failed in conversation %s", conversation_id)
+                template = "turn_unavailable" if _is_unavailable(exc) else "turn_failed"
+                await self._emit(
+                    turn,
+                    Error(
+                        text=render("service", language, template), language=language, retryable=_is_unavailable(exc)
+                    ),
+                )
+            finally:
+                stream.close()
+                await exits.aclose()
+
+        self._spawn(run())
+        return stream
+
+    async def open_tickets(self, limit: int = 50) -> list[Ticket]:
+        """Requests for a person that are waiting or being answered, oldest first."""
+        return await self.memory.repository.tickets(OPEN_TICKET_STATUSES, limit=limit)
+
+    async def _open_ticket(self, conversation_id: str) -> Ticket:
+        ticket = await self.memory.repository.open_ticket_of(conversation_id)
         if ticket is None:
+            if await self.memory.repository.get_conversation(conversation_id) is None:
+                raise UnknownConversation(f"there is no conversation {conversation_id}")
             raise NoOpenTicket(f"conversation {conversation_id} has no open request for a person")
+        return ticket
+
+    async def take(self, conversation_id: str, staff: str, display_name: str | None = None) -> Ticket:
+        """A staff member takes the request: the customer is told who joined, the assistant goes
+        silent. Of two staff members (or the sweeper) racing, one wins; the other gets NoOpenTicket."""
+        ticket = await self._open_ticket(conversation_id)
+        if ticket.status == "taken":
+            if ticket.staff == staff:
+                return ticket
+            raise NoOpenTicket(f"conversation {conversation_id} is already taken by {ticket.staff}")
+        moved = await self.memory.repository.move_ticket(ticket.id, "taken", only_from=("requested",), staff=staff)
+        if moved is None:
+            raise NoOpenTicket(f"the request in conversation {conversation_id} was just taken or closed")
+        kind = "handoff_taken" if display_name else "handoff_taken_anonymous"
+        notice = Notice(
+            kind="handoff_taken",
+            text=render("service", moved.language, kind, staff=display_name or ""),
+            language=moved.language,
+        )
+        await self._push(conversation_id, notice, staff=staff)
+        await self.notifiers.changed(moved)
+        return moved
+
+    async def staff_message(
+        self, conversation_id: str, text: str, staff: str | None = None, display_name: str | None = None
+    ) -> TurnStream:
+        """A staff member's answer, from any replica. The first one takes the ticket and resumes the
+        paused turn, so it joins the conversation's own history; every one reaches the customer live
+        (service.watch) and the transcript."""
+        repository = self.memory.repository
+        ticket = await self._open_ticket(conversation_id)
         cleaned = clean_text(text, self.settings.max_message_chars)
         redacted, _ = await self.context.guards.check_input(cleaned)
         message_id = uuid.uuid4().hex
-        conversation = await repository.get_conversation(conversation_id)
-        if conversation is None:
-            raise UnknownConversation(f"there is no conversation {conversation_id}")
-        stream = TurnStream(conversation_id, message_id, "en")
+        stream = TurnStream(conversation_id, message_id, ticket.language)
         exits = AsyncExitStack()
         await exits.enter_async_context(self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s))
-        inbound = Inbound(text=redacted, customer_id=conversation.customer_id, channel=conversation.channel)
-        turn = _Turn(inbound=inbound, conversation_id=conversation_id, language="en", stream=stream, exits=exits)
 
         async def deliver() -> None:
             try:
@@ -475,14 +637,17 @@ class TurnService:
                 if snapshot.interrupts:
                     await self.graph.ainvoke(Command(resume=redacted), config, context=self.context, durability="exit")
                 if ticket.status == "requested":
-                    await repository.set_ticket_status(ticket.id, "taken", staff=staff)
-                await repository.add_message(conversation_id, "staff", redacted, {"staff": staff})
-                await self._emit(turn, StaffMessage(text=redacted, staff=staff))
+                    moved = await repository.move_ticket(ticket.id, "taken", only_from=("requested",), staff=staff)
+                    if moved is not None:
+                        await self.notifiers.changed(moved)
+                event = await self._push(
+                    conversation_id, StaffMessage(text=redacted, staff=display_name or staff), staff
+                )
+                stream.put(event)
             except Exception as exc:
                 log.exception("staff message failed in conversation %s", conversation_id)
-                await self._emit(
-                    turn,
-                    Error(text=render("service", "en", "turn_failed"), language="en", retryable=_is_unavailable(exc)),
+                stream.put(
+                    Error(text=render("service", "en", "turn_failed"), language="en", retryable=_is_unavailable(exc))
                 )
             finally:
                 stream.close()
@@ -493,10 +658,54 @@ class TurnService:
 
     async def hand_back(self, conversation_id: str, staff: str | None = None, resolved: bool = False) -> Ticket:
         """The staff member is done: the assistant answers the next message, with the whole
-        conversation's context (a paused turn left without an answer is closed first)."""
-        repository = self.memory.repository
-        ticket = await repository.open_ticket_of(conversation_id)
-        if ticket is None:
-            raise NoOpenTicket(f"conversation {conversation_id} has no open request for a person")
+        conversation's context. The customer is told at once, on whichever replica they are."""
+        ticket = await self._open_ticket(conversation_id)
+        status: Literal["resolved", "returned"] = "resolved" if resolved else "returned"
         async with self.memory.locks.hold(conversation_id, self.settings.turn_lock_wait_s):
-            return await repository.set_ticket_status(ticket.id, "resolved" if resolved else "returned", staff=staff)
+            moved = await self.memory.repository.move_ticket(
+                ticket.id, status, only_from=OPEN_TICKET_STATUSES, staff=staff
+            )
+            if moved is None:
+                raise NoOpenTicket(f"the request in conversation {conversation_id} was already closed")
+            await self._push(conversation_id, self._notice(f"handoff_{status}", moved.language), staff=staff)
+        await self.notifiers.changed(moved)
+        return moved
+
+    async def cancel_handoff(self, conversation_id: str, customer_id: str) -> Ticket:
+        """The customer no longer wants a person: the assistant carries on, staff are told."""
+        conversation = await self.memory.repository.get_conversation(conversation_id)
+        if conversation is None or conversation.customer_id != customer_id:
+            raise UnknownConversation(f"there is no conversation {conversation_id}")
+        ticket = await self._open_ticket(conversation_id)
+        moved = await self.memory.repository.move_ticket(ticket.id, "cancelled", only_from=OPEN_TICKET_STATUSES)
+        if moved is None:
+            raise NoOpenTicket(f"the request in conversation {conversation_id} was already closed")
+        await self._push(conversation_id, self._notice("handoff_cancelled", moved.language))
+        await self.notifiers.changed(moved)
+        return moved
+
+    # -- the timeout sweeper ----------------------------------------------------------------------
+    async def sweep_handoffs(self) -> int:
+        """Time out every request nobody took within HANDOFF_TIMEOUT_S: the customer is told at once
+        (not only at their next message), in their language, and staff see the ticket close. Safe on
+        every replica at once: move_ticket lets exactly one of them time each ticket out."""
+        timed_out = 0
+        for ticket in await self.memory.repository.tickets(("requested",), limit=500):
+            if not self._overdue(ticket):
+                break  # oldest first: the rest are younger
+            moved = await self.memory.repository.move_ticket(ticket.id, "timed_out", only_from=("requested",))
+            if moved is None:
+                continue
+            timed_out += 1
+            await self._push(ticket.conversation_id, self._notice("handoff_timed_out", moved.language))
+            await self.notifiers.changed(moved)
+        return timed_out
+
+    async def run_handoff_sweeper(self, every_s: float) -> None:
+        """Sweep until cancelled; a store that does not answer is retried at the next round."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.sweep_handoffs()
+            except Exception as exc:
+                log.warning("handoff sweep failed: %s", type(exc).__name__)
