@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +130,48 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(default=3, ge=1, description="Failures in a row that open a role's breaker.")
     breaker_reset_s: float = Field(default=30.0, gt=0, description="Seconds an open breaker waits before a trial call.")
     max_tool_rounds: int = Field(default=4, ge=1, le=10, description="Tool-call rounds the orchestrator may take.")
+
+    # Sign-in for staff and administrators (REST API: /api/v1/auth).
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs access, refresh and CSRF tokens (at least 32 characters). Unset: a random secret is "
+        "made once and kept in FRAGRANCE_HOME/jwt_secret (mode 0600), so a restart keeps sessions; replicas must "
+        "share one, so set it in server mode.",
+    )
+    access_token_ttl_s: int = Field(
+        default=900, ge=60, le=3600, description="Lifetime of an access token (15 minutes by default)."
+    )
+    refresh_token_ttl_s: int = Field(
+        default=7 * 86400, ge=300, le=90 * 86400, description="Lifetime of a sign-in session's refresh token."
+    )
+    staff_rate_limit: str = Field(default="120/minute", description="Requests per signed-in staff member.")
+    admin_rate_limit: str = Field(default="60/minute", description="Requests per signed-in administrator.")
+    signin_failures_per_user: str = Field(
+        default="5/15 minutes", description="Failed sign-ins allowed per username before HTTP 429."
+    )
+    signin_failures_per_address: str = Field(
+        default="20/15 minutes", description="Failed sign-ins allowed per client address before HTTP 429."
+    )
+
+    @field_validator("jwt_secret", mode="after")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("jwt_secret must be at least 32 characters (e.g. `openssl rand -base64 48`)")
+        return value
+
+    @field_validator(
+        "staff_rate_limit", "admin_rate_limit", "signin_failures_per_user", "signin_failures_per_address", mode="after"
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate: write a count per period, such as '60/minute'") from None
+        return value
 
     @field_validator("fragrance_home", mode="after")
     @classmethod

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from channels.rest.routes import admin, chat, health, nlu, perfumery, search
+from channels.rest.routes import admin, auth, chat, handoffs, health, nlu, perfumery, search
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
 from graphs.inbound import MessageRejected
@@ -91,4 +91,6 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.include_router(nlu.router, prefix="/api/v1")
     app.include_router(chat.router, prefix="/api/v1")
     app.include_router(admin.router, prefix="/api/v1")
+    app.include_router(auth.router, prefix="/api/v1")
+    app.include_router(handoffs.router, prefix="/api/v1")
     return app

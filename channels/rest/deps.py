@@ -13,7 +13,11 @@ from memory.apikeys import KeyRejected, authenticate
 from memory.records import ApiKey
 from tools.search.engine import SearchEngine
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `fragrance-ai apikey create`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `fragrance-ai apikey create`, or a staff member's access token from "
+    "POST /api/v1/auth/login.",
+)
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, for clients without Bearer.")
 
 
@@ -57,6 +61,11 @@ async def _api_key(
             detail="send an API key as 'Authorization: Bearer KEY' (create one with `fragrance-ai apikey create`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return await checked_key(request, runtime, presented)
+
+
+async def checked_key(request: Request, runtime: Runtime, presented: str) -> ApiKey:
+    """The presented API key, checked, rate-limited per key and its use audited (401, 429)."""
     memory = runtime.memory
     try:
         key = await authenticate(memory.repository, presented)
@@ -87,4 +96,3 @@ def _scoped(scope: str) -> object:
 
 
 ChatKey = Annotated[ApiKey, _scoped("chat")]
-AdminKey = Annotated[ApiKey, _scoped("admin")]

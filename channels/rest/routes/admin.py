@@ -1,4 +1,5 @@
-"""Data rights for shop administrators (keys with the admin scope): export and erase a customer."""
+"""Data rights for shop administrators (a signed-in admin, or a key with the admin scope): export and
+erase a customer."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
-from channels.rest.deps import AdminKey, RuntimeDep
+from channels.rest.deps import RuntimeDep
 from channels.rest.routes.chat import ERRORS
+from channels.rest.security import AdminPrincipal
 from memory.rights import erase_customer, export_customer
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -21,20 +23,20 @@ class Erased(BaseModel):
 
 
 @router.get("/customers/{customer_id}/export", responses=ERRORS, summary="Everything held about a customer")
-async def export(customer_id: CustomerId, key: AdminKey, runtime: RuntimeDep) -> dict[str, Any]:
+async def export(customer_id: CustomerId, admin: AdminPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     """The customer, their identities, preferences, conversations with redacted transcripts,
     formulas and handoff tickets, as JSON. The export is audited."""
-    data = await export_customer(runtime.memory, customer_id, f"apikey:{key.id}")
+    data = await export_customer(runtime.memory, customer_id, admin.actor)
     if data is None:
         raise HTTPException(status_code=404, detail=f"there is no customer {customer_id}")
     return data
 
 
 @router.delete("/customers/{customer_id}", response_model=Erased, responses=ERRORS, summary="Erase a customer")
-async def erase(customer_id: CustomerId, key: AdminKey, runtime: RuntimeDep) -> Erased:
+async def erase(customer_id: CustomerId, admin: AdminPrincipal, runtime: RuntimeDep) -> Erased:
     """Deletes the customer everywhere: rows, conversation checkpoints, session memory. An audit
     entry records that it happened (not what was said)."""
-    erased = await erase_customer(runtime.memory, customer_id, f"apikey:{key.id}")
+    erased = await erase_customer(runtime.memory, customer_id, admin.actor)
     if erased is None:
         raise HTTPException(status_code=404, detail=f"there is no customer {customer_id}")
     return Erased(customer_id=customer_id, conversations=erased)
