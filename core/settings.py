@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -130,6 +131,31 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(default=3, ge=1, description="Failures in a row that open a role's breaker.")
     breaker_reset_s: float = Field(default=30.0, gt=0, description="Seconds an open breaker waits before a trial call.")
     max_tool_rounds: int = Field(default=4, ge=1, le=10, description="Tool-call rounds the orchestrator may take.")
+
+    # The Slack app for staff (channels/slack). Named for the product: Chainlit registers a Slack app of its
+    # own when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.
+    fragrance_slack_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Bot token (xoxb-...). With FRAGRANCE_SLACK_SIGNING_SECRET: events at POST /slack/events; "
+        "with FRAGRANCE_SLACK_APP_TOKEN: Socket Mode. Unset: no Slack app.",
+    )
+    fragrance_slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies each request to POST /slack/events (HTTP mode)."
+    )
+    fragrance_slack_app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-...) for Socket Mode, for a server Slack cannot reach."
+    )
+    fragrance_slack_handoff_channel: str | None = Field(
+        default=None,
+        max_length=80,
+        description="Channel (id or #name) where staff are told of requests for a person; unset: none are posted.",
+    )
+    fragrance_slack_api_url: str = Field(
+        default="https://slack.com/api/", max_length=200, description="Slack's Web API (tests: a local mock)."
+    )
+    fragrance_slack_language: Literal["en", "ko"] = Field(
+        default="en", description="Language of the handoff channel's notifications and of /fragrance help."
+    )
 
     # Sign-in for staff and administrators (REST API: /api/v1/auth).
     jwt_secret: SecretStr | None = Field(
