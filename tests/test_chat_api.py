@@ -328,3 +328,38 @@ async def test_the_openapi_document_describes_the_chat_api(client: httpx.AsyncCl
     body = spec["components"]["schemas"]["ChatRequest"]
     assert body["properties"]["message"]["maxLength"] == 20000 and body.get("examples")
     assert "/api/v1/chat/stream" in spec["paths"] and "/api/v1/threads/{thread_id}" in spec["paths"]
+
+
+
+async def test_a_program_asks_for_a_person_and_cancels(
+    app: FastAPI, client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    """The REST twin of the web chat's button: ask for a person (once, however often it is pressed),
+    see the staff line in the transcript, and cancel a later request. Live delivery over
+    `/threads/{id}/events` across replicas is in test_server_mode.py (the in-process transport
+    buffers a response until it ends)."""
+    answer = await chat(client, key, {"message": "가벼운 시트러스 향수 추천해 주세요", "customer": "handoff-1"})
+    thread = answer["thread_id"]
+    asked = await client.post(f"/api/v1/threads/{thread}/handoff", headers=key)
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["status"] == "requested" and HANGUL.search(asked.json()["text"])
+    again = await client.post(f"/api/v1/threads/{thread}/handoff", headers=key)
+    assert again.json()["ticket_id"] == asked.json()["ticket_id"]
+
+    service = runtime_of(app).require_service()
+    await (await service.staff_message(thread, "안녕하세요, 직원 민아입니다.", staff="U1", display_name="민아")).collect()
+    await service.hand_back(thread, staff="U1")
+    lines = (await client.get(f"/api/v1/threads/{thread}", headers=key)).json()["messages"]
+    assert [m["role"] for m in lines][-2:] == ["staff", "assistant"]
+    assert lines[-2]["content"] == "안녕하세요, 직원 민아입니다." and HANGUL.search(lines[-1]["content"])
+
+    await client.post(f"/api/v1/threads/{thread}/handoff", headers=key)
+    cancelled = await client.delete(f"/api/v1/threads/{thread}/handoff", headers=key)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    conflict = await client.delete(f"/api/v1/threads/{thread}/handoff", headers=key)
+    assert conflict.status_code == 409 and "no open request" in conflict.json()["message"]
+
+    other = await new_key(app, "chat")
+    for method, path in (("POST", "handoff"), ("DELETE", "handoff"), ("GET", "events")):
+        refused = await client.request(method, f"/api/v1/threads/{thread}/{path}", headers=other)
+        assert refused.status_code == 404, (method, path, refused.text)

@@ -126,6 +126,13 @@ class MessageOut(BaseModel):
     formulas: list[FormulaCard] = Field(default_factory=list)
 
 
+class HandoffOut(BaseModel):
+    thread_id: str
+    ticket_id: str
+    status: Literal["requested", "taken", "returned", "resolved", "timed_out", "cancelled"]
+    text: str | None = Field(default=None, description="What the customer is told, in their language.")
+
+
 class TranscriptOut(BaseModel):
     thread_id: str
     messages: list[MessageOut]
@@ -232,6 +239,19 @@ def _iso(value: object) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+async def _owned(thread_id: ThreadId, key: ChatKey, runtime: RuntimeDep) -> str:
+    """The customer of the key's thread, checked before any byte of a stream is sent; another key's
+    thread is answered like a missing one."""
+    repository = runtime.memory.repository
+    conversation = await repository.get_conversation(thread_id)
+    if conversation is None or not await repository.api_key_owns(key.id, conversation.customer_id):
+        raise HTTPException(status_code=404, detail=f"there is no thread {thread_id} for this API key")
+    return conversation.customer_id
+
+
+ThreadCustomer = Annotated[str, Depends(_owned)]
+
+
 @router.get("/threads", response_model=list[ThreadOut], responses=ERRORS, summary="The key's conversations")
 async def threads(key: ChatKey, runtime: RuntimeDep) -> list[ThreadOut]:
     """Newest first: the conversations of every customer this key has spoken for."""
@@ -249,12 +269,9 @@ async def threads(key: ChatKey, runtime: RuntimeDep) -> list[ThreadOut]:
 
 
 @router.get("/threads/{thread_id}", response_model=TranscriptOut, responses=ERRORS, summary="A thread's transcript")
-async def thread(thread_id: ThreadId, key: ChatKey, runtime: RuntimeDep) -> TranscriptOut:
+async def thread(thread_id: ThreadId, _customer: ThreadCustomer, runtime: RuntimeDep) -> TranscriptOut:
     """The redacted transcript, with the perfume cards and formulas each answer showed."""
     repository = runtime.memory.repository
-    conversation = await repository.get_conversation(thread_id)
-    if conversation is None or not await repository.api_key_owns(key.id, conversation.customer_id):
-        raise HTTPException(status_code=404, detail=f"there is no thread {thread_id} for this API key")
     messages = []
     for m in await repository.transcript(thread_id):
         events = m.payload.get("events", []) if m.payload else []
@@ -269,3 +286,63 @@ async def thread(thread_id: ThreadId, key: ChatKey, runtime: RuntimeDep) -> Tran
             )
         )
     return TranscriptOut(thread_id=thread_id, messages=messages)
+
+
+@router.get(
+    "/threads/{thread_id}/events",
+    response_class=EventSourceResponse,
+    responses=ERRORS,
+    summary="Live events of a thread outside its turns",
+)
+async def thread_events(
+    thread_id: ThreadId,
+    _customer: ThreadCustomer,
+    service: ServiceDep,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Stays open and sends what reaches the customer between their own turns: `staff_message` (a
+    person's answer) and `notice` (a person joined, handed back, closed the request, or nobody was
+    free in time), from whichever server produced it. Reconnect with `Last-Event-ID` to get what
+    was sent while the connection was down."""
+    async for event in service.watch(thread_id, after=last_event_id):
+        yield ServerSentEvent(data=event.model_dump(mode="json"), event=event.type, id=str(event.id))
+
+
+@router.post(
+    "/threads/{thread_id}/handoff",
+    response_model=HandoffOut,
+    responses=ERRORS,
+    summary="Ask for a person",
+)
+async def request_person(
+    thread_id: ThreadId, customer_id: ThreadCustomer, runtime: RuntimeDep, service: ServiceDep
+) -> HandoffOut:
+    """The "talk to a person" button: staff are notified with a summary; follow
+    `/threads/{thread_id}/events` for their answer. Asking again while a request is open changes nothing."""
+    conversation = await runtime.memory.repository.get_conversation(thread_id)
+    preferences = await runtime.memory.repository.preferences(customer_id)
+    language: Literal["ko", "en"] = "ko" if preferences.language == "ko" else "en"
+    events = await (
+        await service.request_handoff(thread_id, customer_id, conversation.channel if conversation else "api", language)
+    ).collect()
+    for event in events:
+        if isinstance(event, Error):
+            raise HTTPException(status_code=503 if event.retryable else 500, detail=event.text)
+    ticket = await runtime.memory.repository.open_ticket_of(thread_id)
+    if ticket is None:  # timed out at this very request and the assistant carried on
+        raise HTTPException(status_code=409, detail="the request for a person could not be kept open; ask again")
+    text = next((e.text for e in reversed(events) if isinstance(e, HandoffRequested | Notice)), None)
+    return HandoffOut(thread_id=thread_id, ticket_id=ticket.id, status=ticket.status, text=text)
+
+
+@router.delete(
+    "/threads/{thread_id}/handoff",
+    response_model=HandoffOut,
+    responses=ERRORS,
+    summary="Cancel the request for a person",
+)
+async def cancel_person(thread_id: ThreadId, customer_id: ThreadCustomer, service: ServiceDep) -> HandoffOut:
+    """The customer changed their mind: the assistant carries on and staff see the request cancelled.
+    409 when there is no open request."""
+    ticket = await service.cancel_handoff(thread_id, customer_id)
+    return HandoffOut(thread_id=thread_id, ticket_id=ticket.id, status=ticket.status)
