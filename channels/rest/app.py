@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from channels.rest.routes import admin, auth, chat, handoffs, health, nlu, perfumery, search
+from channels.slack import mount as slack
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
 from graphs.inbound import MessageRejected
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         # A server without a catalog still starts: /ready says why, the perfumery still answers.
         async with open_runtime(settings, engine=engine, require_search=False) as runtime:
             app.state.runtime = runtime
-            yield
+            async with slack.open_slack(app, runtime):
+                yield
 
     # The docs pages' JavaScript and CSS come from the package, not a CDN: a shop's
     # server may have no internet, and /docs must still render.
@@ -93,4 +95,6 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.include_router(admin.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(handoffs.router, prefix="/api/v1")
+    if slack.http_enabled(settings):  # POST /slack/events only where the Slack app is configured
+        app.include_router(slack.router)
     return app
