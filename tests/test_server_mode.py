@@ -87,6 +87,10 @@ class FaultyDeployment:
     proxy: TcpProxy
 
 
+HANDOFF_TIMEOUT_S = 8.0
+"""Long enough for a staff member to sign in and answer, short enough to watch one time out."""
+
+
 @pytest.fixture(scope="module")
 async def database() -> AsyncIterator[str]:
     """A fresh Postgres database of this module (dropped at the end)."""
@@ -115,6 +119,9 @@ def server_env(starter_index: StarterIndex, database: str, redis_prefix: str) ->
         redis_url=REDIS_URL,
         redis_key_prefix=redis_prefix,
         turn_lock_wait_s=str(TURN_LOCK_WAIT_S),
+        handoff_timeout_s=str(HANDOFF_TIMEOUT_S),
+        handoff_sweep_s="0.5",
+        jwt_secret="server-mode-tests-" + "s" * 32,
     )
 
 
@@ -773,3 +780,91 @@ async def test_the_terminal_chat_answers_bad_input_with_a_sentence_and_keeps_not
     found = holding(file_values(home), RAW_PERSONAL)
     assert not found, "the terminal chat kept raw personal data:\n" + "\n".join(found)
     assert (home / "memory.sqlite3").is_file(), "the conversation was not stored at all"
+
+
+# -- live handoff across replicas ---------------------------------------------------------------------------
+async def pushed_events(
+    client: httpx.AsyncClient, server: Server, key: dict[str, str], thread_id: str, into: list[Sse], until: str
+) -> None:
+    """Follow a thread's live events on `server` until a notice of kind `until` arrives."""
+    async with client.stream("GET", f"{server.url}/api/v1/threads/{thread_id}/events", headers=key) as response:
+        assert response.status_code == 200, (await response.aread())[:600]
+        async with contextlib.aclosing(sse_stream(response)) as events:
+            async for event in events:
+                into.append(event)
+                if event.event == "notice" and event.data["kind"] == until:
+                    return
+
+
+def staff_account(env: dict[str, str], username: str, password: str) -> None:
+    done = subprocess.run(
+        [*CLI, "user", "add", username, "--role", "staff", "--password-stdin"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+
+
+async def test_a_staff_reply_on_one_replica_reaches_the_customer_on_the_other_live(
+    replicas: Replicas, client: httpx.AsyncClient, key: dict[str, str], server_env: dict[str, str]
+) -> None:
+    """The customer follows their thread on replica A; a staff member signed in on replica B answers
+    and hands back; A's stream shows both as they happen, and the assistant then answers with the
+    conversation's context. A request nobody takes is timed out by the sweeper and the customer
+    is told without writing again."""
+    staff_account(server_env, "mina", "correct horse battery staple")
+    signed = await client.post(
+        f"{replicas.b.url}/api/v1/auth/login", json={"username": "mina", "password": "correct horse battery staple"}
+    )
+    assert signed.status_code == 200, signed.text
+    staff = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+
+    first = await chat(
+        client, replicas.a, key, {"message": "여름에 쓸 시트러스 향수 추천해 주세요", "customer": "live-1"}
+    )
+    thread = first["thread_id"]
+    asked = await chat(
+        client, replicas.a, key, {"message": "직원분과 직접 상담하고 싶어요", "thread_id": thread, "customer": "live-1"}
+    )
+    assert asked["handoff_ticket"], asked
+    queue = await client.get(f"{replicas.b.url}/api/v1/handoffs", headers=staff)
+    assert thread in [t["conversation_id"] for t in queue.json()], queue.text
+
+    seen: list[Sse] = []
+    follower = asyncio.create_task(pushed_events(client, replicas.a, key, thread, seen, until="handoff_returned"))
+    await asyncio.sleep(1.0)
+    answered = await client.post(
+        f"{replicas.b.url}/api/v1/handoffs/{thread}/messages",
+        json={"text": "안녕하세요, 민아입니다. 도와드릴게요."},
+        headers=staff,
+    )
+    assert answered.status_code == 200, answered.text
+    returned = await client.post(f"{replicas.b.url}/api/v1/handoffs/{thread}/return", headers=staff)
+    assert returned.status_code == 200, returned.text
+    await asyncio.wait_for(follower, timeout=30)
+    assert [e.event for e in seen] == ["staff_message", "notice"], [(e.event, e.data) for e in seen]
+    assert seen[0].data["text"] == "안녕하세요, 민아입니다. 도와드릴게요."
+    assert re.search(r"[\uac00-\ud7a3]", seen[1].data["text"])
+
+    after = await chat(
+        client, replicas.a, key, {"message": "더 저렴한 걸로 보여 주세요", "thread_id": thread, "customer": "live-1"}
+    )
+    assert after["perfumes"] and after["language"] == "ko", after
+    lines = await transcript(client, replicas.b, key, thread)
+    assert "staff" in [m["role"] for m in lines]
+
+    # Nobody takes this one: the sweeper of one of the replicas times it out and A's stream hears it.
+    other = await chat(client, replicas.b, key, {"message": "Can I talk to a person, please?", "customer": "live-2"})
+    assert other["handoff_ticket"], other
+    waited: list[Sse] = []
+    started = time.monotonic()
+    await asyncio.wait_for(
+        pushed_events(client, replicas.a, key, other["thread_id"], waited, until="handoff_timed_out"),
+        timeout=HANDOFF_TIMEOUT_S + 20,
+    )
+    assert waited[-1].data["language"] == "en" and "staff" in waited[-1].data["text"]
+    assert time.monotonic() - started < HANDOFF_TIMEOUT_S + 15
