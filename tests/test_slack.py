@@ -182,8 +182,10 @@ async def post_event(
     headers = signed_headers(body)
     if retry is not None:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    started = time.monotonic()
     response = await replica.http.post(EVENTS, content=body, headers=headers)
     assert response.status_code == 200, response.text
+    assert time.monotonic() - started < 3.0  # acknowledged at once; the turn runs after
     return response
 
 

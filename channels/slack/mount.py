@@ -41,7 +41,8 @@ def slack_enabled(settings: Settings) -> bool:
 
 def http_enabled(settings: Settings) -> bool:
     """Whether POST /slack/events exists: HTTP mode needs the signing secret."""
-    return slack_enabled(settings) and settings.fragrance_slack_signing_secret is not None
+    secret = settings.fragrance_slack_signing_secret
+    return slack_enabled(settings) and secret is not None and bool(secret.get_secret_value())
 
 
 async def _bounded_body(request: Request) -> bytes:
