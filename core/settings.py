@@ -6,6 +6,7 @@ Every other module receives a `Settings` (or the values it needs) instead of rea
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -114,6 +115,45 @@ class Settings(BaseSettings):
     transcript_retention_days: int = Field(
         default=365, ge=1, description="`fragrance-ai purge` deletes transcript lines older than this."
     )
+
+    # The web chat for customers (Chainlit at /chat, channels/web).
+    web_secret: str | None = Field(
+        default=None,
+        repr=False,
+        min_length=32,
+        description="Signs the web chat's customer cookie and sessions; every replica needs the same one. Unset: "
+        "a random secret is made once and kept in FRAGRANCE_HOME/web_secret (mode 0600).",
+    )
+    web_shop_secret: str | None = Field(
+        default=None,
+        repr=False,
+        min_length=32,
+        description="Shared with the shop's site: it signs its logged-in customer's id (a JWT, see the README) so "
+        "preferences follow the person. Unset: every web customer is anonymous.",
+    )
+    web_allowed_origins: str = Field(
+        default="",
+        max_length=2000,
+        description="Comma-separated origins of the shop pages that embed the chat widget "
+        "(https://shop.example); the app's own origin is always allowed.",
+    )
+    web_cookie_samesite: str = Field(
+        default="lax",
+        pattern="^(lax|strict|none)$",
+        description="SameSite of the web chat's cookies; `none` (a widget on another site) also makes them Secure.",
+    )
+    web_cookie_secure: bool = Field(default=False, description="Send the web chat's cookies over HTTPS only.")
+    web_customer_days: int = Field(
+        default=365, ge=1, le=3650, description="How long a browser keeps its anonymous web customer."
+    )
+
+    @field_validator("web_allowed_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"web_allowed_origins: {origin!r} is not an origin like https://shop.example")
+        return value
 
     # The REST chat API.
     api_rate_limit: str = Field(

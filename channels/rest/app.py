@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from channels.rest.routes import admin, auth, chat, handoffs, health, nlu, perfumery, search
 from channels.slack import mount as slack
+from channels.web.mount import mount_web_chat, open_web_chat
 from core.errors import FragranceError
 from core.settings import Settings, get_settings
 from graphs.inbound import MessageRejected
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
         # A server without a catalog still starts: /ready says why, the perfumery still answers.
         async with open_runtime(settings, engine=engine, require_search=False) as runtime:
             app.state.runtime = runtime
-            async with slack.open_slack(app, runtime):
+            async with slack.open_slack(app, runtime), open_web_chat(app, runtime):
                 yield
 
     # The docs pages' JavaScript and CSS come from the package, not a CDN: a shop's
@@ -97,4 +98,5 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.include_router(handoffs.router, prefix="/api/v1")
     if slack.http_enabled(settings):  # POST /slack/events only where the Slack app is configured
         app.include_router(slack.router)
+    mount_web_chat(app, settings)  # the customers' web chat at /chat (Chainlit) and the demo page at /demo
     return app
