@@ -189,7 +189,7 @@ def test_the_signing_secret_is_kept_in_the_home_with_0600(tmp_path: Path) -> Non
     with pytest.raises(TokenRejected, match="not valid"):
         configured.read_access(token)
     with pytest.raises(ValidationError, match="at least 32 characters"):
-        Settings(_env_file=None, jwt_secret="short")  # type: ignore[call-arg]
+        Settings(_env_file=None, jwt_secret="short")  # type: ignore[call-arg, arg-type]
 
 
 # -- roles -----------------------------------------------------------------------------------

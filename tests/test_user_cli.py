@@ -113,3 +113,19 @@ def test_accounts_are_listed_and_disabled(home: Path) -> None:
 def test_an_empty_list_says_how_to_start(tmp_path: Path) -> None:
     done = user_cli(tmp_path, "list")
     assert done.returncode == 0 and "fragrance-ai user add USERNAME --role admin" in done.stdout
+
+
+def test_creating_an_api_key_is_audited(home: Path) -> None:
+    made = subprocess.run(
+        [*CLI, "apikey", "create", "shop website", "--scope", "admin"],
+        cwd=PROJECT_ROOT,
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    key_id = made.stdout.split()[3]
+    _, audit = stored(home, key_id)
+    assert audit == [("cli", "apikey.create")]

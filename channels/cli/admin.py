@@ -79,7 +79,14 @@ def apikey_create(
             parse(rate_limit)
         except ValueError:
             raise fail(f'--rate-limit {rate_limit!r} is not a rate like "60/minute".', 2) from None
-    minted = _with_memory(lambda memory: mint(memory.repository, name.strip(), scopes, rate_limit))
+
+    async def work(memory: Any) -> Any:
+        made = await mint(memory.repository, name.strip(), scopes, rate_limit)
+        detail = {"name": made.record.name, "scopes": list(scopes), "rate_limit": rate_limit}
+        await memory.repository.audit(ACTOR, "apikey.create", made.record.id, detail)
+        return made
+
+    minted = _with_memory(work)
     record = minted.record
     typer.echo(f"Created API key {record.id} ({record.name}; scopes {', '.join(record.scopes)}).")
     typer.secho(minted.secret, bold=True)

@@ -68,6 +68,11 @@ def signing_secret(settings: Settings) -> str:
     """JWT_SECRET, or the one kept in FRAGRANCE_HOME (made now, atomically, when missing)."""
     if settings.jwt_secret is not None:
         return settings.jwt_secret.get_secret_value()
+    if settings.database_url or settings.redis_url:
+        log.warning(
+            "JWT_SECRET is not set: tokens are signed with FRAGRANCE_HOME/jwt_secret, so a replica with another "
+            "FRAGRANCE_HOME refuses them; set JWT_SECRET on every replica"
+        )
     return _home_secret(settings.fragrance_home)
 
 
