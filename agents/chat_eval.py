@@ -36,11 +36,14 @@ What each check means (the eval file names them; this is their one definition):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,7 @@ from prompts import render
 from tools.perfumery.database import Perfumery
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import Lexicon, default_lexicon
+from tools.search.text import compact
 
 DEFAULT_CHAT_EVAL = Path(__file__).resolve().parent / "data" / "eval_chat.yaml"
 
@@ -272,9 +276,7 @@ class Checker:
         return any(alias in text for alias in aliases)
 
     # -- the turn
-    def check(
-        self, checks: dict[str, Any], shown: Shown, history: list[Shown], language_expected: str
-    ) -> list[str]:
+    def check(self, checks: dict[str, Any], shown: Shown, history: list[Shown], language_expected: str) -> list[str]:
         failures: list[str] = []
         for card in shown.cards:
             perfume = self.engine.get(card.id)
@@ -292,9 +294,9 @@ class Checker:
         text = shown.text
         for card in shown.cards:
             text = text.replace(f"{card.brand} {card.name}", " ").replace(card.name, " ").replace(card.brand, " ")
-        for formula in shown.formulas:
-            for line in formula.ingredients:
-                text = text.replace(line.name, " ")
+        for formula in shown.formulas:  # material and INCI names may stay as written
+            for name in [line.name for line in formula.ingredients] + [a.name for a in formula.allergens_to_declare]:
+                text = text.replace(name, " ")
         if expected == "ko":
             if not HANGUL.search(shown.text):
                 return "a Korean turn answered without Hangul"
@@ -442,9 +444,25 @@ class Checker:
             problems.append(f"concentration {formula.concentration}")
         return "; ".join(problems) or None
 
+    def _material_names(self, name: str) -> list[str]:
+        """Every name of a material: the materials table's (English and Korean), the regulation tables'."""
+        material = self.perfumery.materials.resolve(name)
+        names = [name] + ([material.name, *material.synonyms] if material else [])
+        regs = self.perfumery.regulations
+        listed: list[tuple[str, list[str]]] = [(s.name, s.cas) for s in regs.standards]
+        listed += [(b.name, b.cas) for b in regs.eu_prohibited]
+        for table_name, cas in listed:
+            if compact(table_name) == compact(name) or (material and set(cas) & set(material.cas)):
+                names.append(table_name)
+        try:  # the names customers use for regulated substances, where the tables ship them
+            from tools.perfumery.usage import regulated_names
+        except ImportError:
+            return names
+        canonical = {compact(n) for n in names}
+        return names + [alias for alias, table_name in regulated_names().items() if compact(table_name) in canonical]
+
     def _regulatory(self, expected: dict[str, Any], shown: Shown, history: list[Shown]) -> str | None:
-        material = self.perfumery.materials.resolve(expected["material"])
-        names = [expected["material"]] + ([material.name, *material.synonyms] if material else [])
+        names = self._material_names(expected["material"])
         if not any(_ci(n) in _ci(shown.text) for n in names if len(n) >= 3):
             return f"the reply does not name {expected['material']}"
         verdicts = [(m.start(), True) for m in ALLOWED_WORDS.finditer(shown.text)]
@@ -466,6 +484,21 @@ class Checker:
 
 
 # -- running the conversations -----------------------------------------------------------------------
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what native libraries write to file descriptor 1 to stderr meanwhile (chromadb's Rust
+    bindings print a migration check when a store opens), so stdout holds only the report."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 async def run_chat_eval(
     settings: Settings,
     conversations: list[EvalConversation],

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.focus import Focus
+from agents.references import asked_about, ranks, read_follow_up, wants_similar
 from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
 from tools.search.text import compact, fold, is_korean
 
@@ -25,6 +27,13 @@ _REFINE = re.compile(
 )
 _NEGATED = re.compile(r"\b(?:less|not|no|without|non)\s+\w+|(?:덜|안)\s*\S+|\S+\s*(?:없는|빼고|말고)")
 _RANKS = re.compile(r"(\d)\s*번|#\s*(\d)|\bnumber\s*(\d)|\bno\.?\s*(\d)\b", re.IGNORECASE)
+_CHEAPER = re.compile(r"cheap|afford|less expensive|costs? less|for less|저렴|(?<!비)싼|가성비", re.IGNORECASE)
+# "a formula in that direction", "이런 느낌으로 조향": the brief comes from what was just shown.
+_REFERS_BACK = re.compile(
+    r"\b(?:in )?(?:that|this|the same) (?:direction|style|vibe|mood|feel)\b|\blike (?:these|those|them|it|that)\b|"
+    r"이런\s*느낌|그런\s*느낌|이\s*느낌|그\s*느낌|비슷하게|이런\s*스타일|그런\s*스타일|이런\s*향|그런\s*향",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)
@@ -90,8 +99,42 @@ def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> b
     return condition or bool(_REFINE.search(text))
 
 
+def _similar(
+    slots: dict[str, Any], text: str, carried: Carried, focus: Focus, held: list[str]
+) -> list[ToolCall] | None:
+    """ "Anything similar but cheaper?", "이거보다 덜 달달한 걸로", "시판 향수 중에도 비슷한 거": a search
+    from the perfume (or the formula) in focus; None when the focus is a list (the last search is
+    refined instead) or holds nothing to be like."""
+    filters = _filters({**slots, "disliked_notes": held})
+    named = [i for i in (focus.list_ids[r - 1] for r in ranks(text) if 0 < r <= len(focus.list_ids))]
+    reference = named[0] if named else focus.perfume_id if focus.kind == "perfume" else None
+    if reference:
+        budget = slots.get("budget") or {}
+        cheaper = budget.get("relative") == "cheaper" or bool(_CHEAPER.search(text))
+        args = {"perfume_id": reference, "query": text, "top_k": 5, "filters": filters, "cheaper": cheaper}
+        return [ToolCall("find_similar_perfumes", args)]
+    if focus.kind == "formula" and focus.formula:
+        brief = focus.formula.get("brief") or {}
+        words = [
+            brief.get("fragrance_family"),
+            *(brief.get("liked_notes") or []),
+            brief.get("mood"),
+            brief.get("season"),
+        ]
+        query = " ".join(str(w) for w in words if w) + " " + text
+        disliked = sorted(set(held) | set(brief.get("disliked_notes") or []))
+        filters = _filters({**slots, "disliked_notes": disliked})
+        return [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
+    return None
+
+
 def plan(
-    intent: str, slots: dict[str, Any], text: str, carried: Carried, remembered_dislikes: list[str] | None = None
+    intent: str,
+    slots: dict[str, Any],
+    text: str,
+    carried: Carried,
+    remembered_dislikes: list[str] | None = None,
+    focus: Focus | None = None,
 ) -> list[ToolCall]:
     """Tool calls for one turn; an empty list means the reply needs no tool.
 
@@ -103,6 +146,24 @@ def plan(
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
     liked = set(slots.get("liked_notes", []))
     held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
+    focus = focus or Focus()
+    # A question about what was just shown ("2번은 오래가요?", "is it unisex?") is answered from its data.
+    follow = None
+    if intent not in ("compose", "handoff") and not (intent == "validate" and slots.get("formula_lines")):
+        follow = read_follow_up(text, slots, focus)
+    if follow is not None:
+        asked = follow.tool_args()
+        if "character" in follow.aspects:
+            asked |= {"accords": slots.get("accords") or [], "notes": slots.get("liked_notes") or []}
+        return [ToolCall("ask_about_perfumes", asked)]
+    if intent in ("recommend", "product_info") and wants_similar(text) and len(perfumes) <= 1:
+        # "Tom Ford Oud Wood 같은 느낌의 향수": like the perfume named, else like the one in focus.
+        like = Focus(kind="perfume", perfume_id=perfumes[0]) if perfumes else focus
+        similar = _similar(slots, text, carried, like, held)
+        if similar:
+            if slots.get("disliked_notes"):
+                similar.append(ToolCall("remember_preference", {"disliked_notes": slots["disliked_notes"]}))
+            return similar
     if intent == "recommend":
         filters = _filters({**slots, "disliked_notes": held})
         query = text
@@ -129,13 +190,18 @@ def plan(
         return calls
     if intent == "product_info":
         if perfumes:
-            return [ToolCall("get_perfume", {"perfume_id": perfumes[0]})]
+            calls = [ToolCall("get_perfume", {"perfume_id": perfumes[0]})]
+            # "Do you have Baccarat Rouge 540 in 100ml?": the card, and the answer to what was asked.
+            about = asked_about(perfumes[0], text, slots)
+            if about is not None:
+                calls.append(ToolCall("ask_about_perfumes", about.tool_args()))
+            return calls
         return [ToolCall("search_perfumes", {"query": text, "top_k": 3, "filters": {}})]
     if intent == "compare":
         ranks = [int(next(g for g in m.groups() if g)) for m in _RANKS.finditer(text)]
         by_rank = [carried.shown_ids[r - 1] for r in ranks if 1 <= r <= len(carried.shown_ids)]
         ids = perfumes or by_rank or carried.shown_ids[:2]
-        it = carried.focus_id or (carried.shown_ids[0] if carried.shown_ids else None)
+        it = focus.perfume_id or carried.focus_id or (carried.shown_ids[0] if carried.shown_ids else None)
         if len(ids) == 1 and it and it != ids[0]:
             ids = [it, ids[0]]  # "how does it compare with Bleu de Chanel?"
         if len(ids) >= 2:
@@ -143,19 +209,24 @@ def plan(
         return [ToolCall("search_perfumes", {"query": text, "top_k": 4, "filters": {}})]
     if intent == "compose":
         concentration = _CONCENTRATION.search(text)
+        # "A formula in that direction" after a search: the style of what was asked for then.
+        source = f"{carried.last_query} {text}" if carried.last_query and _REFERS_BACK.search(text) else text
+        inspiration = perfumes[0] if perfumes else None
+        if inspiration is None and _REFERS_BACK.search(text) and focus.kind == "perfume":
+            inspiration = focus.perfume_id
         name = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
         return [
             ToolCall(
                 "compose_formula",
                 {
-                    "fragrance_family": _family(slots, text),
+                    "fragrance_family": _family(slots, source),
                     "mood": slots.get("mood"),
                     "intensity": slots.get("intensity") or "moderate",
                     "season": slots.get("season"),
                     "liked_notes": slots.get("liked_notes", []),
                     "disliked_notes": held,
                     "concentration": name,
-                    "inspiration_id": perfumes[0] if perfumes else None,
+                    "inspiration_id": inspiration,
                     "language": slots.get("language"),
                 },
             )

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents import answers
+from agents.answers import accords as _accords
+from agents.answers import label as _label
+from agents.answers import notes as _notes
 from prompts import render
 from tools.search.lexicon import default_lexicon
 
@@ -18,11 +22,12 @@ def _t(language: str, template: str, /, **values: Any) -> str:
 def _price(card: dict[str, Any], language: str) -> str:
     if card.get("price") is None:
         return ""
-    amount = f"{card['price']:,.0f} {card.get('currency') or ''}".strip()
+    amount = answers.price(card["price"], card.get("currency"), language)
+    size = f", {card['size_ml']:g} ml" if card.get("size_ml") else ""
     stock = card.get("stock")
     if language == "ko":
-        return f" ({amount}" + (", 품절" if stock == 0 else "") + ")"
-    return f" ({amount}" + (", out of stock" if stock == 0 else "") + ")"
+        return f" ({amount}{size.replace(' ml', 'ml')}" + (", 품절" if stock == 0 else "") + ")"
+    return f" ({amount}{size}" + (", out of stock" if stock == 0 else "") + ")"
 
 
 def _year(card: dict[str, Any]) -> str:
@@ -43,7 +48,7 @@ def _search(result: dict[str, Any], language: str) -> str:
                 brand=card["brand"],
                 name=card["name"],
                 year=_year(card),
-                accords=", ".join(card["accords"][:3]),
+                accords=_accords(card["accords"], language, 3),
                 reason=card.get("reason", ""),
                 price=_price(card, language),
             )
@@ -59,21 +64,21 @@ def _product(card: dict[str, Any], language: str) -> str:
         "brand": card["brand"],
         "name": card["name"],
         "year": _year(card),
-        "accords": ", ".join(card["accords"]),
-        "longevity": card.get("longevity") or "-",
-        "sillage": card.get("sillage") or "-",
+        "accords": _accords(card["accords"], language, 6),
+        "longevity": _label(language, "longevity", card.get("longevity")),
+        "sillage": _label(language, "sillage", card.get("sillage")),
         "price": _price(card, language),
     }
     top, heart, base = (card.get(layer) or [] for layer in ("top_notes", "heart_notes", "base_notes"))
     if not (top or heart or base):
         # No pyramid in the catalog: the notes are listed as they are, never passed off as top notes.
-        return _t(language, "product_notes", notes=", ".join(card.get("notes") or []) or "-", **values)
+        return _t(language, "product_notes", notes=_notes(card.get("notes") or [], language), **values)
     return _t(
         language,
         "product",
-        top=", ".join(top) or "-",
-        heart=", ".join(heart) or "-",
-        base=", ".join(base) or "-",
+        top=_notes(top, language),
+        heart=_notes(heart, language),
+        base=_notes(base, language),
         **values,
     )
 
@@ -84,19 +89,21 @@ def _compare(result: dict[str, Any], language: str) -> str:
     cards = result["perfumes"]
     lines = [_t(language, "compare_intro", names=" / ".join(f"{c['brand']} {c['name']}" for c in cards))]
     for card in cards:
-        only = ", ".join(card["only_notes"][:6]) or "-"
+        only = _notes(card["only_notes"], language, 6)
         lines.append(
             _t(
                 language,
                 "compare_item",
                 brand=card["brand"],
                 name=card["name"],
-                accords=", ".join(card["accords"][:4]),
+                accords=_accords(card["accords"], language, 4),
                 only=only,
             )
         )
     shared = result.get("shared_notes") or []
-    lines.append(_t(language, "compare_shared", shared=", ".join(shared)) if shared else _t(language, "compare_none"))
+    lines.append(
+        _t(language, "compare_shared", shared=_notes(shared, language)) if shared else _t(language, "compare_none")
+    )
     return "\n".join(lines)
 
 
@@ -190,7 +197,7 @@ def _validate(report: dict[str, Any], language: str) -> str:
     if report["compliant"]:
         parts.append(_t(language, "validate_ok", amendment=report["amendment"], category=report["ifra_category"]))
     elif report["violations"]:
-        problems = "\n".join(f"- {v['message']}" for v in report["violations"])
+        problems = "\n".join(f"- {_violation(v, language, report)}" for v in report["violations"])
         parts.append(
             _t(
                 language,
@@ -222,6 +229,26 @@ def _validate(report: dict[str, Any], language: str) -> str:
     return "\n".join(parts)
 
 
+def _violation(violation: dict[str, Any], language: str, report: dict[str, Any]) -> str:
+    """One violation line; the validator's sentence is English, so a Korean reply writes it from its fields."""
+    if language != "ko":
+        return str(violation.get("message") or violation.get("name"))
+    kind = violation.get("kind")
+    values = {
+        "name": violation.get("name") or "-",
+        "standard": violation.get("standard") or "",
+        "actual": f"{float(violation.get('actual_pct') or 0):.4g}",
+        "limit": f"{float(violation.get('limit_pct') or 0):g}",
+        "category": report.get("ifra_category") or "4",
+    }
+    key = {
+        "prohibited": "violation_prohibited",
+        "ifra_limit": "violation_limit",
+        "unknown_material": "violation_unknown",
+    }
+    return _t(language, key.get(str(kind), "violation_other"), **values)
+
+
 def _material(info: dict[str, Any], language: str) -> str:
     if "error" in info:
         return _t(language, "material_missing")
@@ -240,9 +267,9 @@ def _material(info: dict[str, Any], language: str) -> str:
         language,
         "material",
         name=name,
-        family=info["family"],
+        family=_family_name(info["family"], language),
         layer=LAYER_KO.get(info["layer"], info["layer"]) if language == "ko" else info["layer"],
-        descriptors=", ".join(info["descriptors"]),
+        descriptors=_accords(info["descriptors"], language, 6),
         low=f"{low:g}",
         high=f"{high:g}",
         ifra=ifra,
@@ -258,6 +285,18 @@ def _material(info: dict[str, Any], language: str) -> str:
         )
         text += "\n" + _t(language, "validate_substitutes", material=name, options=names)
     return text
+
+
+def _family_name(family: str, language: str) -> str:
+    """A material's odour family in the language (the lexicon's accord names, "musk" as musky)."""
+    if language != "ko":
+        return family
+    lexicon = default_lexicon()
+    for candidate in (family, f"{family}y", f"{family}ic"):
+        korean = lexicon.korean("accord", candidate)
+        if korean != candidate:
+            return korean
+    return _label(language, "family", family)
 
 
 def _remembered(output: dict[str, Any], language: str) -> str:
@@ -284,6 +323,8 @@ def _object_particle(word: str) -> str:
 
 RENDERERS = {
     "search_perfumes": _search,
+    "find_similar_perfumes": lambda output, language: answers.similar(output, language, _search),
+    "ask_about_perfumes": answers.answer,
     "get_perfume": _product,
     "compare_perfumes": _compare,
     "compose_formula": _compose,

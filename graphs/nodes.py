@@ -13,7 +13,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents import model_roles
+from agents.focus import Focus
 from agents.planner import Carried, plan, refines_last_search
+from agents.references import read_follow_up, wants_similar
 from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
 from graphs.shown import formula_cards, perfume_cards
@@ -56,7 +58,9 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
     understood: dict[str, Any] | None = None
     if models is not None and models.configured("intent"):
         try:
-            answer = await model_roles.classify(models, message, state.get("language", "en"))
+            answer = await model_roles.classify(
+                models, message, state.get("language", "en"), model_roles.window(state.get("transcript") or [])
+            )
         except ModelUnavailable as exc:
             log.warning("intent role falls back to the embedded classifier: %s", exc)
         else:
@@ -80,7 +84,24 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
     unsure = understood["intent"] in _NOT_A_REQUEST or understood.get("clarify")
     if unsure and refines_last_search(slots, message, carried):
         understood |= {"intent": "recommend", "clarify": None}
-    return {**understood, "slots": slots}
+    return {
+        **understood,
+        **_follow_up(understood["intent"], slots, message, Focus.from_dict(state.get("focus"))),
+        "slots": slots,
+    }
+
+
+def _follow_up(intent: str, slots: dict[str, Any], message: str, focus: Focus) -> dict[str, Any]:
+    """Whatever either intent role made of it alone, a question about what the conversation has in focus
+    ("2번은 오래가요?", "is it unisex?", "둘 중에 뭐가 나아요?") is a question about those perfumes, and
+    "anything similar but cheaper?" after one is a recommendation."""
+    if intent in ("compose", "handoff") or (intent == "validate" and slots.get("formula_lines")):
+        return {}
+    if read_follow_up(message, slots, focus) is not None:
+        return {"intent": "product_info", "clarify": None}
+    if wants_similar(message) and (focus.kind in ("perfume", "formula") or focus.list_ids) and intent != "compare":
+        return {"intent": "recommend", "clarify": None}
+    return {}
 
 
 _NOT_A_REQUEST = ("smalltalk", "off_topic")
@@ -108,7 +129,13 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
         and state.get("roles", {}).get("orchestrator") != "embedded"
     ):
         steps = list(state.get("steps") or []) or model_roles.orchestrator_messages(
-            state.get("language", "en"), state.get("carried") or {}, state.get("profile") or {}, state["message"]
+            state.get("language", "en"),
+            state.get("carried") or {},
+            state.get("profile") or {},
+            state["message"],
+            intent=state.get("intent"),
+            focus=Focus.from_dict(state.get("focus")).summary(),
+            window=model_roles.window(state.get("transcript") or []),
         )
         try:
             answer = await model_roles.next_tool_calls(models, runtime.context.toolkit, steps)
@@ -125,7 +152,8 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
             }
     carried = Carried(**(state.get("carried") or {}))
     remembered = list((state.get("profile") or {}).get("disliked_notes") or [])
-    calls = plan(state["intent"], state.get("slots") or {}, state["message"], carried, remembered)
+    focus = Focus.from_dict(state.get("focus"))
+    calls = plan(state["intent"], state.get("slots") or {}, state["message"], carried, remembered, focus=focus)
     return {
         "plan": [{"name": c.name, "args": c.args} for c in calls],
         "roles": {**state.get("roles", {}), "orchestrator": "embedded"},
@@ -199,7 +227,13 @@ async def reply(state: ConversationState, runtime: Runtime[Context]) -> dict[str
         write = get_stream_writer()
         try:
             text = await model_roles.write_reply(
-                models, language, state["message"], results, on_token=lambda token: write({"token": token})
+                models,
+                language,
+                state["message"],
+                results,
+                on_token=lambda token: write({"token": token}),
+                window=model_roles.window(state.get("transcript") or []),
+                focus=Focus.from_dict(state.get("focus")).summary(),
             )
         except ModelUnavailable as exc:
             log.warning("service role falls back to templates: %s", exc)
@@ -234,8 +268,12 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
     for r in results:
         if r["tool"] == "compose_formula" and r["output"].get("name"):
             unnamed = unnamed.replace(str(r["output"]["name"]), " ")
-    named = (await asyncio.to_thread(runtime.context.nlu.slots.read, unnamed)).perfumes
     grounded = perfume_cards(results)
+    # A grounded perfume written out in full is grounded: the names inside it ("Narciso" in "Narciso
+    # Rodriguez For Her") are not read again as other perfumes.
+    for card in sorted(grounded, key=lambda c: -len(f"{c.brand} {c.name}")):
+        unnamed = unnamed.replace(f"{card.brand} {card.name}", " ")
+    named = (await asyncio.to_thread(runtime.context.nlu.slots.read, unnamed)).perfumes
     metadata = {
         "named": sorted({f"{p['brand']} {p['name']}" for p in named}),
         "grounded_names": sorted({f"{c.brand} {c.name}" for c in grounded}),
@@ -260,15 +298,16 @@ async def remember(state: ConversationState) -> dict[str, Any]:
     for result in state.get("results") or []:
         if result["tool"] == "get_perfume" and "id" in result["output"]:
             carried["focus_id"] = result["output"]["id"]
-        if result["tool"] == "search_perfumes":
+        if result["tool"] in ("search_perfumes", "find_similar_perfumes") and "error" not in result["output"]:
             cards = result["output"].get("results") or []
             carried.update(
-                last_query=result["args"]["query"],
+                last_query=result["output"].get("query") or result["args"]["query"],
                 last_filters=result["args"].get("filters") or {},
                 shown_ids=[c["id"] for c in cards],
                 shown_prices=[c["price"] for c in cards if c.get("price") is not None],
                 focus_id=None,
             )
+    focus = Focus.from_dict(state.get("focus")).refreshed(state.get("results") or [])
     profile = dict(state.get("profile") or {})
     for result in state.get("results") or []:
         remembered = result["output"].get("remembered") if result["tool"] == "remember_preference" else None
@@ -280,6 +319,7 @@ async def remember(state: ConversationState) -> dict[str, Any]:
                     profile[other] = sorted(set(profile[other]) - notes)
     return {
         "carried": carried,
+        "focus": focus.to_dict(),
         "profile": profile,
         "transcript": [
             {"role": "user", "content": state["message"]},

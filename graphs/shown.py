@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from graphs.events import AllergenLine, FormulaCard, FormulaLine, PerfumeCard
 
-_PERFUME_TOOLS = ("search_perfumes", "get_perfume", "compare_perfumes")
+_PERFUME_TOOLS = ("search_perfumes", "get_perfume", "compare_perfumes", "find_similar_perfumes", "ask_about_perfumes")
 
 
 def perfume_cards(results: list[dict[str, Any]]) -> list[PerfumeCard]:

@@ -51,6 +51,10 @@ class ConversationState(TypedDict, total=False):
     """The formulas this turn shows with their verdicts (graphs.events.FormulaCard as dicts)."""
     carried: dict[str, Any]
     """What later turns refine: the last search query and filters, the perfumes shown and their prices."""
+    focus: dict[str, Any]
+    """What the conversation is about now (agents.focus.Focus as a dict): the perfume just described, the
+    list just shown in order, the perfumes just compared, the formula just composed, the material just
+    explained. References ("it", "the second", "2번", "둘 중") resolve against it; each turn refreshes it."""
     profile: dict[str, Any]
     """The customer's preferences: loaded from long-term memory at each turn, updated by this turn."""
     transcript: Annotated[list[dict[str, str]], operator.add]

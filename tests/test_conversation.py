@@ -26,6 +26,7 @@ import pytest
 import yaml
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
+from agents.focus import Focus
 from agents.planner import Carried, plan
 from agents.registry import ModelRegistry
 from agents.replies import reply as render_reply
@@ -280,7 +281,7 @@ def fake_roles(context: Context, expect: dict[str, Any]) -> dict[str, ReadingCha
     """Fake Qwen, Llama and Mistral for one story turn, answering as well-behaved models would.
 
     Qwen answers the turn's expected intent as JSON. Llama reads the customer's words and the
-    carried state and remembered preferences from its prompt, and calls the tools the rule
+    carried state, the focus and remembered preferences from its prompt, and calls the tools the rule
     planner would (as tool calls with ids), then stops once tool results come back. Mistral
     writes the reply from the tool results in its prompt. So the story's checks hold only if
     the graph's model path gives each role what it needs and uses what each role answers.
@@ -294,8 +295,9 @@ def fake_roles(context: Context, expect: dict[str, Any]) -> dict[str, ReadingCha
         system, text = str(messages[0].content), str(messages[-1].content)
         carried = prompt_json(system, "What the customer said before: ")
         profile = prompt_json(system, "Remembered preferences: ")
+        focus = Focus.from_dict(prompt_json(system, "In focus: "))  # "it", "the second": only from the prompt
         slots = context.nlu.slots.read(text).to_dict()
-        calls = plan(intent, slots, text, Carried(**carried), profile.get("disliked_notes"))
+        calls = plan(intent, slots, text, Carried(**carried), profile.get("disliked_notes"), focus=focus)
         tool_calls = [{"name": c.name, "args": c.args, "id": f"call_{i}"} for i, c in enumerate(calls)]
         return AIMessage("", tool_calls=tool_calls)
 

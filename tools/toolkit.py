@@ -8,6 +8,7 @@ an exception in the transcript.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,23 @@ from tools.perfumery.database import Perfumery
 from tools.perfumery.formula import Formula, FormulaError, Ingredient
 from tools.search.catalog import Perfume
 from tools.search.engine import SearchEngine, SearchResult
+from tools.search.fit import HOURS, LONGEVITY, SILLAGE, character_fit, gender_fit, group_fit, rank_of, season_fit
 from tools.search.text import compact
+
+# What ask_about_perfumes answers about a shown perfume.
+_ASPECTS = (
+    "longevity",
+    "sillage",
+    "season",
+    "occasion",
+    "mood",
+    "gender",
+    "character",
+    "price",
+    "size",
+    "stock",
+    "notes",
+)
 
 # A chat formula lists the materials and leaves the solvent out ("Hedione 30%, Iso E Super 20%"):
 # the rest of the concentrate is taken as this diluent, and the report says so.
@@ -115,6 +132,166 @@ class Toolkit:
             "perfumes": [_card(p) | {"only_notes": [n for n in p.notes if n not in shared_notes][:8]} for p in found],
             "shared_notes": sorted(shared_notes),
             "shared_accords": sorted(shared_accords),
+        }
+
+    def ask_about_perfumes(
+        self,
+        perfume_ids: list[str],
+        aspects: list[str] | None = None,
+        choose: str | None = None,
+        season: str | None = None,
+        occasion: str | None = None,
+        mood: str | None = None,
+        gender: str | None = None,
+        accords: list[str] | None = None,
+        notes: list[str] | None = None,
+        direction: str = "high",
+        size_ml: float | None = None,
+    ) -> dict[str, Any]:
+        """Answer the customer's question about perfumes already shown (catalog ids, e.g. "is the second one
+        OK for the office?", "which of the two lasts longer?", "가격은요?"). `aspects`: any of longevity,
+        sillage, season, occasion, mood, gender, character (the `accords`/`notes` asked about), price, size,
+        stock, notes. `season` (spring|summer|autumn|winter), `occasion` (office, date, wedding, gym ...),
+        `mood`, `gender` (women|men|unisex): the condition asked about. `choose`: "best" picks the one that
+        fits best, "cheapest" / "priciest" by price; `direction` "low" when the least is wanted (the most
+        subtle). `size_ml`: a bottle size asked for. Returns each perfume with the facts and a verdict per
+        aspect, and the chosen id."""
+        ids = list(dict.fromkeys(str(i) for i in perfume_ids))[:6]
+        found = [p for p in (self.engine.get(i) for i in ids) if p is not None]
+        if not found:
+            return {"error": f"not in the catalog: {', '.join(ids)}; search for the perfume first"}
+        asked = [a for a in (aspects or ["notes"]) if a in _ASPECTS] or ["notes"]
+        condition = {"season": season, "occasion": occasion, "mood": mood, "gender": gender}
+        answers = {p.id: self._answers(p, asked, condition, accords or [], notes or [], size_ml) for p in found}
+        chosen = None
+        if choose and len(found) >= 2:
+            chosen = self._choose(found, answers, asked, choose, direction)
+        ordered = sorted(found, key=lambda p: p.id != chosen)  # the chosen one first, the rest as shown
+        return {
+            "aspects": asked,
+            "condition": {k: v for k, v in condition.items() if v},
+            "choose": choose,
+            "direction": direction,
+            "chosen_id": chosen,
+            "perfumes": [_card(p, full=True) | {"answers": answers[p.id]} for p in ordered],
+        }
+
+    def _answers(
+        self,
+        p: Perfume,
+        aspects: list[str],
+        condition: dict[str, str | None],
+        accords: list[str],
+        notes: list[str],
+        size_ml: float | None,
+    ) -> dict[str, Any]:
+        lexicon = self.engine.lexicon
+        out: dict[str, Any] = {}
+        for aspect in aspects:
+            if aspect == "longevity":
+                out[aspect] = {
+                    "label": p.longevity,
+                    "hours": HOURS.get(p.longevity or ""),
+                    "rank": rank_of(LONGEVITY, p.longevity),
+                }
+            elif aspect == "sillage":
+                out[aspect] = {"label": p.sillage, "rank": rank_of(SILLAGE, p.sillage)}
+            elif aspect == "season":
+                seasons = [condition["season"]] if condition.get("season") else ["spring", "summer", "autumn", "winter"]
+                out[aspect] = {s: season_fit(p, s, lexicon).to_dict() for s in seasons if s}
+            elif aspect in ("occasion", "mood") and condition.get(aspect):
+                name = str(condition[aspect])
+                out[aspect] = {name: group_fit(p, aspect, name, lexicon).to_dict()}
+            elif aspect == "gender":
+                out[aspect] = {
+                    "made_for": p.gender,
+                    "asked": condition.get("gender"),
+                    **gender_fit(p, condition.get("gender")).to_dict(),
+                }
+            elif aspect == "character":
+                out[aspect] = {"accords": accords, "notes": notes, **character_fit(p, accords, notes).to_dict()}
+            elif aspect == "price":
+                out[aspect] = {
+                    "price": p.price,
+                    "currency": p.currency,
+                    "size_ml": p.size_ml,
+                    "sample_data": p.sample_data,
+                }
+            elif aspect == "size":
+                out[aspect] = {"size_ml": p.size_ml, "asked_ml": size_ml}
+            elif aspect == "stock":
+                out[aspect] = {"stock": p.stock, "sample_data": p.sample_data}
+            elif aspect == "notes":
+                out[aspect] = {"accords": p.accords[:6]}
+        return out
+
+    @staticmethod
+    def _choose(
+        found: list[Perfume], answers: dict[str, dict[str, Any]], aspects: list[str], choose: str, direction: str
+    ) -> str | None:
+        """The perfume that answers "which one": by price for a price selector, else by the first aspect
+        that tells them apart (what was asked first decides; the rest break ties)."""
+        if choose in ("cheapest", "priciest"):
+            priced = [p for p in found if p.price is not None]
+            if not priced:
+                return None
+            pick = min if choose == "cheapest" else max
+            return pick(priced, key=lambda p: p.price or 0.0).id
+
+        def score(p: Perfume, aspect: str) -> float:
+            answer = answers[p.id].get(aspect) or {}
+            if aspect in ("longevity", "sillage"):
+                value = float(answer.get("rank", -1))
+                return -value if direction == "low" and aspect == "sillage" else value
+            if aspect == "price":
+                return -(p.price or 0.0)
+            if aspect in ("season", "occasion", "mood"):
+                return sum(float(v.get("score", 0.0)) for v in answer.values())
+            return float(answer.get("score", 0.0))
+
+        decisive = [a for a in aspects if a != "notes" and len({score(p, a) for p in found}) > 1]
+        if not decisive:
+            return None
+        return max(found, key=lambda p: tuple(score(p, a) for a in decisive)).id
+
+    async def find_similar_perfumes(
+        self,
+        perfume_id: str,
+        query: str = "",
+        top_k: int = 5,
+        filters: dict[str, Any] | None = None,
+        cheaper: bool = False,
+    ) -> dict[str, Any]:
+        """Perfumes like a catalog perfume (by id), never that perfume itself: its main accords and notes
+        searched with the customer's words on top (`query`, "but less sweet") and `filters` (as
+        search_perfumes); `cheaper` keeps to prices below its own."""
+        reference = self.engine.get(str(perfume_id))
+        if reference is None:
+            return {"error": f"no perfume with id {perfume_id!r} in the catalog; search for it by name first"}
+        filters = dict(filters or {})
+        if cheaper and reference.price is not None:
+            filters["price_max"] = min(float(filters.get("price_max") or reference.price), reference.price - 1)
+        # The customer's words without the reference's own name ("Tom Ford Oud Wood 같은 느낌"): its brand
+        # is no wish for that brand, its name no note.
+        lexicon = self.engine.lexicon
+        aliases = lexicon.perfume_aliases.get(lexicon.perfume_key(reference.brand, reference.name), [])
+        for name in sorted([f"{reference.brand} {reference.name}", reference.name, *aliases], key=len, reverse=True):
+            query = re.sub(re.escape(name), " ", query, flags=re.IGNORECASE)
+        like = f"{', '.join(reference.accords[:3])}, {', '.join(reference.notes[:3])}. {query.strip()}".strip()
+        top_k = max(1, min(int(top_k), 20))
+        found = await self.search_perfumes(like, top_k * 3, filters)
+        same = compact(f"{reference.brand} {reference.name}")
+        cards = [
+            c for c in found["results"] if c["id"] != reference.id and compact(f"{c['brand']} {c['name']}") != same
+        ]
+        # Like it: sharing one of its two leading accords first (its character), the rest after.
+        main = set(reference.accords[:2])
+        ranked = [c for c in cards if main & set(c["accords"])] + [c for c in cards if not main & set(c["accords"])]
+        return {
+            **found,
+            "results": ranked[:top_k],
+            "similar_to": {"id": reference.id, "brand": reference.brand, "name": reference.name},
+            "query": like,
         }
 
     def compose_formula(
@@ -243,10 +420,14 @@ class Toolkit:
         build derives JSON schemas from the signatures: ~35 ms)."""
         if self._tools:
             return self._tools
-        out: list[BaseTool] = [StructuredTool.from_function(coroutine=self.search_perfumes, name="search_perfumes")]
+        out: list[BaseTool] = [
+            StructuredTool.from_function(coroutine=self.search_perfumes, name="search_perfumes"),
+            StructuredTool.from_function(coroutine=self.find_similar_perfumes, name="find_similar_perfumes"),
+        ]
         for function in (
             self.get_perfume,
             self.compare_perfumes,
+            self.ask_about_perfumes,
             self.compose_formula,
             self.validate_formula,
             self.lookup_material,

@@ -542,7 +542,14 @@ def eval_chat(
     the share of turns passed overall, per language and per pattern."""
     import asyncio
 
-    from agents.chat_eval import DEFAULT_CHAT_EVAL, format_chat_report, load_chat_eval, run_chat_eval, select
+    from agents.chat_eval import (
+        DEFAULT_CHAT_EVAL,
+        format_chat_report,
+        load_chat_eval,
+        run_chat_eval,
+        select,
+        stdout_to_stderr,
+    )
 
     try:
         conversations = select(load_chat_eval(data or DEFAULT_CHAT_EVAL), only, limit)
@@ -562,7 +569,8 @@ def eval_chat(
             )
         settings = settings.model_copy(update={"fragrance_home": catalog})
     try:
-        report = asyncio.run(run_chat_eval(settings, conversations, models, progress=not quiet))
+        with stdout_to_stderr():
+            report = asyncio.run(run_chat_eval(settings, conversations, models, progress=not quiet))
     except FragranceError as exc:
         raise fail(str(exc)) from None
     typer.echo(

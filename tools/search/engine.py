@@ -54,6 +54,11 @@ WEIGHTS = {"vector": 0.45, "lexical": 0.20, "preference": 0.25, "popularity": 0.
 _GENDER_OK = {"women": ("women", "unisex"), "men": ("men", "unisex"), "unisex": ("unisex",)}
 GENDER_CODES = {"": 0, "women": 1, "men": 2, "unisex": 3}
 _KO_GENDER = {"women": "여성", "men": "남성", "unisex": "남녀공용"}
+# The catalog's longevity and sillage labels in Korean, for reasons written in Korean.
+_KO_LABEL = {
+    "very weak": "매우 약함", "weak": "약함", "moderate": "보통", "long lasting": "오래감", "eternal": "매우 오래감",
+    "intimate": "은은함", "strong": "강함", "enormous": "매우 강함",
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -602,9 +607,9 @@ class SearchEngine:
         if (parsed.year_min or parsed.year_max) and p.year:
             matched.append(f"{p.year}년" if ko else str(p.year))
         if parsed.longevity and p.longevity:
-            matched.append(f"지속력: {p.longevity}" if ko else p.longevity)
+            matched.append(f"지속력: {_KO_LABEL.get(p.longevity, p.longevity)}" if ko else p.longevity)
         if parsed.sillage and p.sillage:
-            matched.append(f"확산력: {p.sillage}" if ko else f"{p.sillage} sillage")
+            matched.append(f"확산력: {_KO_LABEL.get(p.sillage, p.sillage)}" if ko else f"{p.sillage} sillage")
         for note in parsed.exclude_notes:
             matched.append(f"{lex.korean('note', note)} 없음" if ko else f"no {note.lower()}")
         if misses:

@@ -1,0 +1,321 @@
+"""Reading a message against the conversation's focus: which shown perfumes it refers to and what
+it asks about them.
+
+"2번은 오래가요?", "is the first one OK for the office?", "둘 중에 뭐가 더 오래가요?", "the cheaper one -
+does it last long?", "가격은요?", "is it unisex?": each refers to perfumes the conversation has in
+focus (agents/focus.py), by rank, by pronoun, as a group, by a selector within the group, or only
+implicitly (a bare question about an aspect), and asks about aspects the card data answers
+(longevity, sillage, season, occasion, mood, gender, price, size, stock, notes). `read_follow_up`
+returns that as a `FollowUp`, or None when the message is not a question about what was shown.
+
+Two other follow-ups are told apart here too: "비슷한데 더 저렴한 거", "anything like it but under
+150,000" (`wants_similar`: a search from the focused perfume) and "2번이랑 3번 비교해 주세요" (a
+comparison, left to the planner's compare).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents.focus import Focus
+
+Aspect = Literal[
+    "longevity", "sillage", "season", "occasion", "mood", "gender", "character", "price", "size", "stock", "notes"
+]  # fmt: skip
+ASPECTS: tuple[str, ...] = Aspect.__args__  # type: ignore[attr-defined]
+
+_EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+                "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1, "top": 1, "bottom": -1}  # fmt: skip
+_KO_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6}
+_EN_PICK_NOUN = r"(?:one|perfume|fragrance|scent|option|pick|bottle|suggestion|recommendation|result|item|choice)s?"
+# "the second one", "the 3rd perfume", "that one at the top", "the last one"; never "a first date".
+_EN_RANK = re.compile(
+    rf"\b(?:the|that|this|your)\s+(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|last)"
+    rf"(?:\s+{_EN_PICK_NOUN}\b|(?=\s*(?:[-–—,?.!:]|$|\s+(?:is|was|sounds|looks|seems|has|lasts|does|smells|one)\b)))"
+    rf"|\b(?:one|the one)\s+at\s+the\s+(top|bottom)\b|(?:\bnumber|\bno\.|\boption|#)\s*([1-9])\b",
+    re.IGNORECASE,
+)
+# "2 vs 3", "1 and 3", "between 2 and 4", "2 or 3": bare numbers only in a pair, never "2%" or "100ml".
+_EN_RANK_PAIR = re.compile(r"(?<![\d,.])([1-9])\s*(?:vs\.?|versus|and|or|&|,)\s*([1-9])(?![\d,.%]|\s*(?:ml|%|k\b))")
+_KO_RANK = re.compile(
+    r"([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도))(?:째)?|(첫|두|세|네|다섯|여섯)\s*번\s*째|(첫)째|(마지막|맨\s*(?:위|처음|아래|끝))"
+)
+_GROUP = re.compile(
+    r"\bwhich(?:\s+one)?\b|\bof (?:these|those|them|the (?:two|three|four|five))\b|\bamong (?:them|these|those)\b|"
+    r"\bbetween (?:them|these|those|the two)\b|\b(?:these|those) (?:two|three|four|five)\b|\bthe two\b|\beither\b|"
+    r"둘\s*중|두\s*개\s*중|셋\s*중|세\s*개\s*중|그\s*중|이\s*중|그중|이중에|어느\s*쪽|어느\s*게|어느\s*것|어떤\s*게|"
+    r"어떤\s*거|뭐가|무엇이|어떤\s*향수가|둘\s*다",
+    re.IGNORECASE,
+)
+_CHOICE = re.compile(
+    r"\bwhich\b|\bbest\b|\bbetter\b|\bmost\b|\bleast\b|\b\w+est\b|\bpick\b|\bchoose\b|\brecommend one\b|"
+    r"어느|뭐가|어떤\s*게|어떤\s*거|제일|가장|더\s|덜\s|나아요|나을|낫|골라|추천해\s*주|무난",
+    re.IGNORECASE,
+)
+# An explicit "which one" question: with nothing else referring back, it asks to choose from the group.
+_WHICH = re.compile(r"\bwhich\b|어느|뭐가|어떤\s*게|어떤\s*거|무엇이|어떤\s*향수가", re.IGNORECASE)
+# "the cheaper one", "더 싼 건 어느 쪽": a comparative picks within a pair; "the cheapest", "제일 싼 건"
+# within any group. Neither when the message asks to be shown more ("더 저렴한 걸로 보여 주세요").
+_CHEAPER_ONE = re.compile(
+    r"\bthe (?:cheaper|less expensive|more affordable)\b|\bcheaper (?:one|of (?:the|those|these|them))\b|"
+    r"더\s*(?:싼|저렴한)\s*(?:건|거|게|걸로|쪽|것)|(?:싼|저렴한)\s*쪽",
+    re.IGNORECASE,
+)
+_CHEAPEST_ONE = re.compile(
+    r"\bthe (?:cheapest|least expensive|most affordable)\b|\bcheapest\b|(?:제일|가장)\s*(?:싼|저렴한)", re.IGNORECASE
+)
+_PRICIER_ONE = re.compile(
+    r"\bthe (?:pricier|more expensive)\b|더\s*비싼\s*(?:건|거|게|걸로|쪽|것)|비싼\s*쪽", re.IGNORECASE
+)
+_PRICIEST_ONE = re.compile(r"\bthe (?:priciest|most expensive)\b|(?:제일|가장)\s*비싼", re.IGNORECASE)
+# Asking to be shown perfumes: a search, never a pick among those shown.
+_SHOW = re.compile(
+    r"\bshow\b|\brecommend\b|\bfind\b|\bsuggest\b|\bsomething\b|\banything\b|\boptions\b|\bothers?\b|"
+    r"보여|추천|찾아|(?<!재고)(?<!재고 )있(?:을까|나요)|다른",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(
+    r"\b(?:it|its|it's|this one|that one|this perfume|that perfume|this fragrance|that fragrance|this scent|"
+    r"that scent|the one)\b|이거|그거|저거|이건|그건|저건|이게|그게|이걸|그걸|이것|그것|이\s*향수|그\s*향수|"
+    r"이\s*제품|그\s*제품|얘|걔|요거",
+    re.IGNORECASE,
+)
+_SIMILAR = re.compile(
+    r"\bsimilar\b|\blike (?:it|this|that|them|those|these)\b|\bsame (?:mood|vibe|style|feel|family|direction|kind)\b|"
+    r"\bin (?:that|this|the same) (?:style|vein|direction|mood)\b|\balternatives?\b|\bdupes?\b|"
+    r"\balong (?:those|these|the same) lines\b|비슷한|비슷하|"
+    r"같은\s*느낌|같은\s*계열|비슷한\s*느낌|대체할|보다\s*(?:덜|더|좀)",
+    re.IGNORECASE,
+)
+_COMPARE = re.compile(r"\bcompare\b|\bcomparison\b|\bdifference\b|비교|차이", re.IGNORECASE)
+# What is asked about; season, occasion, mood, gender, longevity and sillage also come from the slots.
+_ASKS = {
+    "longevity": re.compile(
+        r"\blast(?:s|ing)?\b|\blongevity\b|\bhow long\b|\bhours?\b|\bstays?\b|\bwear time\b|오래|지속|몇\s*시간|"
+        r"시간\s*(?:정도|가|이나)|날아가|유지",
+        re.IGNORECASE,
+    ),
+    "sillage": re.compile(
+        r"\bproject(?:s|ion)?\b|\bsillage\b|\bstrong\b|\bloud\b|\bskin scent\b|\bsubtle\b|\bheavy\b|\bintense\b|"
+        r"\bnoticeable\b|\bquiet\b|\bpowerful\b|퍼지|퍼져|확산|발향|진해|진한가|강해|강한가|강한 편|세요\?|센가|민폐|"
+        r"은은|잔잔|부담스럽|무거|가벼",
+        re.IGNORECASE,
+    ),
+    "price": re.compile(
+        r"\bhow much\b|\bprice[ds]?\b|\bcosts?\b|\bexpensive\b|\bcheap(?:er|est)?\b|\bpricey\b|\bin won\b|\bkrw\b|"
+        r"가격|얼마|비싸|비싼|싼|저렴|값",
+        re.IGNORECASE,
+    ),
+    "size": re.compile(
+        r"\d+\s*ml(?![a-z])|(?<![a-z])ml(?![a-z])|\bsizes?\b|\bbottles?\b|\b(?:bigger|larger|smaller)\b|용량|미니|사이즈|몇\s*ml|밀리",
+        re.IGNORECASE,
+    ),
+    "stock": re.compile(
+        r"\bin stock\b|\bstock\b|\bavailable\b|\bavailability\b|\bsold out\b|\bcarry\b|\bhave it\b|"
+        r"재고|품절|구매\s*가능|살\s*수\s*있",
+        re.IGNORECASE,
+    ),
+    "notes": re.compile(
+        r"\bnotes?\b|\bsmells?\b|\bsmell like\b|\bingredients?\b|\bwhat(?:'s| is) in it\b|\baccords?\b|\bdescribe\b|"
+        r"\btell me (?:more )?about\b|노트|무슨\s*향|어떤\s*향|향이\s*나|성분|들어가|자세히|설명",
+        re.IGNORECASE,
+    ),
+    "gender": re.compile(
+        r"\bunisex\b|\bfor (?:men|women|a man|a woman|him|her|guys|girls)\b|\bmen\b|\bwomen\b|\bguy\b|\bgirl\b|"
+        r"\bmasculine\b|\bfeminine\b|\bgirlfriend\b|\bboyfriend\b|\bhusband\b|\bwife\b|남자|여자|남녀|공용|유니섹스|남성|여성|"
+        r"남친|여친|남자친구|여자친구|남편|아내|같이\s*써",
+        re.IGNORECASE,
+    ),
+}
+_LOW = re.compile(
+    r"\bleast\b|\bless\b|\bsubtle\b|\bsofte?st\b|\blightest\b|\bquiet(?:est)?\b|\bclose to (?:the )?skin\b|"
+    r"\bnot (?:too )?(?:strong|loud)\b|은은|덜|약한|민폐|가벼|잔잔|부담\s*(?:없|스럽지)",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"\?|\b(?:is|are|does|do|can|could|would|will|how|what|which|should)\b|요\s*$|나요|까요|가요|죠|어때|있어요|돼요|되나|"
+    r"괜찮|어울|나아|맞아|인가|일까|얼마|몇|뭐",
+    re.IGNORECASE,
+)
+_ML = re.compile(r"(\d{2,3})\s*ml", re.IGNORECASE)
+# A new request, not a question about what was shown.
+_NEW_REQUEST = re.compile(
+    r"\bshow me\b|\brecommend\b|\bsuggest\b|\bfind me\b|\blooking for\b|\bany (?:other|more)\b|\bsomething\b|"
+    r"\banything\b|\bmore options\b|\bany of (?:those|these|them)\b|\bdo you have\b|\bcompose\b|\bcreate\b|"
+    r"\bformula\b|\brecipe\b|추천|보여|찾아|골라\s*주|다른\s*거|"
+    r"있을까요|있나요|조향|레시피|배합|만들어|걸로|거로|것으로|쪽으로",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class FollowUp:
+    """A question about perfumes the conversation has in focus."""
+
+    ids: list[str]
+    """The perfumes it is about, in the order they were shown."""
+    aspects: list[str] = field(default_factory=list)
+    choose: str | None = None
+    """"best": which of `ids` fits the aspects best; "cheapest" / "priciest": a selector by price."""
+    how: str = "implicit"
+    """How they were referred to: rank, group, selector, pronoun or implicit."""
+    season: str | None = None
+    occasion: str | None = None
+    mood: str | None = None
+    gender: str | None = None
+    direction: str = "high"
+    """For a choice on sillage or longevity: "low" when the least is wanted (subtle, 은은한)."""
+    size_ml: float | None = None
+
+    def tool_args(self) -> dict[str, Any]:
+        """The arguments of the ask_about_perfumes tool."""
+        args: dict[str, Any] = {"perfume_ids": self.ids, "aspects": self.aspects}
+        for name in ("choose", "season", "occasion", "mood", "gender", "size_ml"):
+            if getattr(self, name) is not None:
+                args[name] = getattr(self, name)
+        if self.direction != "high":
+            args["direction"] = self.direction
+        return args
+
+
+def ranks(text: str) -> list[int]:
+    """Ranks named in the text, in order (1-based; -1 is "the last")."""
+    out: list[int] = []
+    for m in _EN_RANK.finditer(text):
+        word = (m.group(1) or m.group(2) or "").lower()
+        out.append(_EN_ORDINALS[word] if word else int(m.group(3)))
+    for m in _EN_RANK_PAIR.finditer(text):
+        out += [int(m.group(1)), int(m.group(2))]
+    for m in _KO_RANK.finditer(text):
+        if m.group(1):
+            out.append(int(m.group(1)))
+        elif m.group(2) or m.group(3):
+            out.append(_KO_ORDINALS[m.group(2) or m.group(3)])
+        else:
+            out.append(1 if re.search(r"위|처음", m.group(4)) else -1)
+    return list(dict.fromkeys(out))
+
+
+def _by_rank(found: list[int], listed: list[str]) -> list[str]:
+    ids = [listed[r - 1] if r > 0 else listed[-1] for r in found if listed and -1 <= r <= len(listed) and r != 0]
+    return list(dict.fromkeys(ids))
+
+
+def aspects_of(text: str, slots: dict[str, Any]) -> list[str]:
+    """What a message asks about, from its words and its slots."""
+    asked = [name for name, pattern in _ASKS.items() if pattern.search(text)]
+    if slots.get("longevity") and "longevity" not in asked:
+        asked.append("longevity")
+    if slots.get("sillage") and "sillage" not in asked:
+        asked.append("sillage")
+    for slot in ("season", "occasion", "mood"):
+        if slots.get(slot):
+            asked.append(slot)
+    if slots.get("gender") and "gender" not in asked:
+        asked.append("gender")
+    return [a for a in ASPECTS if a in asked]
+
+
+def _selector(text: str, group: list[str]) -> str | None:
+    """ "cheapest" / "priciest" when the message picks among the group by price."""
+    if len(group) < 2 or _SHOW.search(text):
+        return None
+    if _CHEAPEST_ONE.search(text) or (len(group) == 2 and _CHEAPER_ONE.search(text)):
+        return "cheapest"
+    if _PRICIEST_ONE.search(text) or (len(group) == 2 and _PRICIER_ONE.search(text)):
+        return "priciest"
+    return None
+
+
+def _is_group(text: str) -> bool:
+    """A reference to several perfumes; a bare "which" next to a singular pronoun is not ("which notes
+    does it have?")."""
+    hits = [m.group(0).lower() for m in _GROUP.finditer(text)]
+    if not hits:
+        return False
+    return not (set(hits) <= {"which"} and _PRONOUN.search(text) is not None)
+
+
+def _new_subject(slots: dict[str, Any]) -> bool:
+    """The message names something to search for: notes, accords, brands, a perfume."""
+    return any(slots.get(k) for k in ("liked_notes", "accords", "brands", "perfumes"))
+
+
+def wants_similar(text: str) -> bool:
+    return bool(_SIMILAR.search(text))
+
+
+def asked_about(perfume_id: str, text: str, slots: dict[str, Any]) -> FollowUp | None:
+    """What a message naming one perfume asks about it besides what it is ("Do you have Baccarat Rouge
+    540 in 100ml?", "Creed Aventus 가격 얼마예요?"), or None when it only asks what it is like."""
+    aspects = [a for a in aspects_of(text, slots) if a != "notes"]
+    if not aspects:
+        return None
+    return _condition(FollowUp(ids=[perfume_id], aspects=aspects, how="named"), text, slots)
+
+
+def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
+    """The conditions a question sets (season, occasion, mood, gender, a bottle size, least or most)."""
+    follow.season, follow.occasion = slots.get("season"), slots.get("occasion")
+    follow.mood, follow.gender = slots.get("mood"), slots.get("gender")
+    follow.direction = "low" if _LOW.search(text) else "high"
+    size = _ML.search(text)
+    if size and "size" in follow.aspects:
+        follow.size_ml = float(size.group(1))
+    return follow
+
+
+def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp | None:
+    """The question about shown perfumes this message asks, or None (a new request, a refinement of
+    the last search, a comparison, a formula change, or nothing in focus to refer to)."""
+    if focus.empty or not (focus.list_ids or focus.group_ids or focus.perfume_id):
+        return None
+    if _SIMILAR.search(text) or slots.get("formula_lines") or slots.get("materials"):
+        return None
+    named = ranks(text)
+    group = focus.group_ids or focus.list_ids
+    ids: list[str] = []
+    how = "implicit"
+    choose: str | None = None
+    if named:
+        ids, how = _by_rank(named, focus.list_ids), "rank"
+        if not ids:
+            return None
+    elif (selector := _selector(text, group)) is not None:
+        ids, how, choose = group, "selector", selector
+    elif _is_group(text) and len(group) >= 2:
+        ids, how = group, "group"
+    elif _PRONOUN.search(text) and (focus.perfume_id or focus.list_ids):
+        ids, how = [focus.perfume_id or focus.list_ids[0]], "pronoun"
+    aspects = aspects_of(text, slots)
+    # A message that asks for something new ("show me ...", a budget, another perfume named) is a
+    # search or a comparison, whatever it refers to; notes and accords named about perfumes referred
+    # to are what they are asked about ("which of those is the freshest?", "is it sweet?").
+    narrows = slots.get("disliked_notes") or slots.get("disliked_accords") or (slots.get("budget") or {}).get("max")
+    if how in ("implicit", "pronoun", "group") and (_NEW_REQUEST.search(text) or narrows):
+        return None
+    if how in ("implicit", "pronoun") and slots.get("perfumes"):
+        return None
+    if how == "implicit" and _new_subject(slots):
+        return None
+    if how != "implicit" and (slots.get("accords") or slots.get("liked_notes")):
+        aspects = [*aspects, "character"]
+    if _COMPARE.search(text) and len(ids) >= 2 and not aspects:
+        return None
+    if how == "implicit":
+        if not aspects or not _QUESTION.search(text):
+            return None
+        if focus.perfume_id:
+            ids = [focus.perfume_id]
+        elif len(group) >= 2 and _WHICH.search(text):
+            ids, how = group, "group"
+        else:
+            return None
+    if how in ("group", "rank") and len(ids) >= 2 and (_CHOICE.search(text) or how == "group"):
+        choose = choose or "best"
+    if choose in ("cheapest", "priciest") and not [a for a in aspects if a != "price"]:
+        aspects = ["price"]
+    follow = FollowUp(ids=ids, aspects=aspects or ["notes"], choose=choose, how=how)
+    return _condition(follow, text, slots)
