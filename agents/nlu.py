@@ -20,6 +20,7 @@ import tools.search.transliterate as transliterate_module
 from agents.intent import IntentClassifier
 from agents.slots import SlotReader, name_key
 from tools.perfumery.materials import MaterialDB
+from tools.perfumery.usage import regulated_names
 from tools.search.artifacts import digest, load_json, save_json, source_digest
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine
@@ -135,7 +136,9 @@ def lexicon_digest(lexicon: Lexicon) -> str:
 
 def materials_digest(materials: MaterialDB | None) -> str:
     """Digest of the material names and synonyms the slot reader and the perfume names read."""
-    return digest("\t".join([m.name, *m.synonyms]) for m in (materials.materials if materials else []))
+    listed = sorted(regulated_names().items()) if materials else []
+    names = ("\t".join([m.name, *m.synonyms]) for m in (materials.materials if materials else []))
+    return digest([*names, repr(listed)])
 
 
 class NLU:

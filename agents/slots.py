@@ -9,15 +9,42 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tools.perfumery.materials import MaterialDB
+from tools.perfumery.usage import regulated_names
 from tools.search.matcher import WordMatcher
 from tools.search.query import QueryParser
 from tools.search.text import fold, is_korean, key, key_offsets
 
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 1,500,000 and 1500000 alike
-_WON = re.compile(_AMOUNT + r"\s*(만\s*원|만원|천\s*원|원|krw)")
-_DOLLAR = re.compile(r"(?:\$\s*" + _AMOUNT + r"|" + _AMOUNT + r"\s*(?:dollars|usd|bucks))")
+# Won: "15만원", "15만 원", "150,000원", "₩150,000", "150,000 won", "150k won", "15만" (만 alone is
+# always money in a budget), with "대" for a band ("10만원대": 100,000 to 199,999).
+_WON = re.compile(
+    r"₩\s*(?P<sign>\d{1,3}(?:,\d{3})+|\d+)|(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"\s*(?P<unit>만\s*원|만원|천\s*원|원|krw|k\s*won|k\s*krw|won|만(?!\s*(?:ml|개|명|병|번)))(?![a-z])(?P<band>\s*대)?"
+)
+_FOREIGN = {
+    "USD": re.compile(
+        r"(?:us\s*)?\$\s*" + _AMOUNT + r"(k?)(?![\d,])|" + _AMOUNT + r"(k?)\s*(?:dollars?|usd|bucks)(?![a-z])"
+    ),
+    "EUR": re.compile(r"€\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:euros?|eur)(?![a-z])"),
+    "GBP": re.compile(r"£\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:pounds?|gbp|quid)(?![a-z])"),
+    "JPY": re.compile(r"¥\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:yen|jpy|엔)(?![a-z])"),
+}
+# An amount with no currency after a budget word ("under 130,000", "budget to 250k", "max 200k"):
+# the catalog's currency. Written with thousands, "k" or 5+ digits, never a bare year ("under 2000").
+_BARE_BUDGET = re.compile(
+    r"(?:under|below|less than|no more than|not more than|max(?:imum)?|budget(?: is| of)?|limit(?: is)?|up to|within|"
+    r"spend(?: up to| about| around)?|"
+    r"cap(?:ped)? at|stretch(?: the budget)? to|raise(?: it)? to|increase(?: it)? to|around|about|"
+    r"to)\s*(?:like\s*)?"
+    r"(\d{1,3}(?:,\d{3})+|\d{5,}|\d+(?:\.\d+)?\s*k)(?![\d,.]|\s*(?:ml|years?|년|%))"
+)
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
-_BUDGET_CUE = re.compile(r"under|below|less than|max|budget|cheaper than|within|이하|미만|이내|안쪽|까지|정도|예산")
+# "10만원 안 넘는", "no more than $50", "not over 100,000": a ceiling, though "넘는"/"more than" is said.
+_NOT_OVER = re.compile(r"안\s*넘|넘지\s*않|넘기지\s*않|no more than|not more than|not over|not above|or less|이하")
+_BUDGET_CUE = re.compile(
+    r"under|below|less than|max|budget|cheaper than|within|up to|spend|afford|"
+    r"이하|미만|이내|안쪽|까지|정도|예산|안\s*넘|넘지\s*않"
+)
 _CHEAPER = re.compile(r"cheaper|less expensive|more affordable|저렴|(?<!비)싼|(?<!비)싸게|가성비")
 _BREAK = re.compile(r"[,;:!?()/\n]|\.\s")  # punctuation no name is written across
 _BARE_AMOUNT = re.compile(r"\s*[:=]?\s*(\d+(?:\.\d+)?)(?!\d|\.\d|\s*(?:ml|g\b|kg|년|원|개|번|병|살|세|시|분))")
@@ -63,12 +90,58 @@ _NAME_STOP = frozenset(
 _INTENSITY = {
     "light": re.compile(
         r"\blight(er)?\b|\bsubtle\b|\bsofter\b|가벼운|가볍게|더 가벼|은은|"
-        r"less (?:intense|strong|heavy|loud)|not (?:too |so )?(?:intense|strong|heavy)|덜 (?:진|강|무거|센)"
+        r"less (?:intense|strong|heavy|loud)|not (?:too |so )?(?:intense|strong|heavy)|덜 (?:진|강|무거|센)|"
+        r"무겁지\s*않|안\s*무거"
     ),
     "strong": re.compile(
         r"\bstronger\b|(?<!less )\bintense\b|\bheavier\b|(?<!덜 )진한|(?<!덜 )진하게|(?<!덜 )강하게|묵직"
     ),
 }
+
+
+# A concentration named: "EDT", "eau de parfum", "오드뚜왈렛", "퍼퓸" (the planner and formula edits read it).
+_CONCENTRATION = re.compile(
+    r"(?<![a-z])(extrait de parfum|extrait|eau de parfum|eau de toilette|eau de cologne|parfum|edp|edt|edc)(?![a-z])|"
+    r"(오\s*드\s*퍼퓸|오드\s*뚜왈렛|오드\s*트왈렛|오드\s*투왈렛|오드\s*코롱|엑스트레|퍼퓸)"
+)
+_CONCENTRATION_NAMES = {
+    "extrait de parfum": "Extrait", "extrait": "Extrait", "엑스트레": "Extrait", "parfum": "Parfum", "퍼퓸": "Parfum",
+    "eau de parfum": "EDP", "edp": "EDP", "오드퍼퓸": "EDP", "eau de toilette": "EDT", "edt": "EDT",
+    "오드뚜왈렛": "EDT", "오드트왈렛": "EDT", "오드투왈렛": "EDT", "eau de cologne": "EDC", "edc": "EDC",
+    "오드코롱": "EDC",
+}  # fmt: skip
+# "More of X" / "less of X" in a change asked of something shown ("more rose", "a bit more spice, less
+# amber", "장미를 좀 더 많이 넣어 주세요", "우디를 더 강하게", "덜 달게"): the words after an English cue,
+# the word before a Korean one, or the adjective after 더/덜.
+_EN_MORE = re.compile(
+    r"(?<![a-z])(?:more|extra|heavier on|up the|boost(?: the)?|amp up(?: the)?|turn up(?: the)?|increase(?: the)?|"
+    r"add(?: some| more| a (?:bit|touch|hint|little) (?:more )?of| a little)?|bring out(?: the)?|emphasi[sz]e(?: the)?|"
+    r"push(?: the)?)\s+(?P<x>[a-z][a-z' -]{1,40})"
+)
+_EN_LESS = re.compile(
+    r"(?<![a-z])(?:less|fewer|lower(?: the)?|reduce(?: the)?|tone down(?: the)?|dial down(?: the)?|"
+    r"cut (?:down |back )?(?:on )?(?:the )?|soften(?: the)?|lighter on(?: the)?|go easy on(?: the)?|"
+    r"not so much)\s+(?P<x>[a-z][a-z' -]{1,40})"
+)
+_EN_END = re.compile(
+    r"\s+(?:but|please|too|than|more|less|so|in|for|to|with|now|instead|then|as|no|not|without)(?![a-z])|[,.;!?]"
+)
+_EN_COMPARATIVE = {
+    "sweeter": "sweet", "woodier": "woody", "spicier": "warm spicy", "fresher": "fresh", "greener": "green",
+    "fruitier": "fruity", "smokier": "smoky", "muskier": "musky", "rosier": "rose", "powderier": "powdery",
+    "earthier": "earthy", "creamier": "milky", "warmer": "amber", "zestier": "citrus", "citrusier": "citrus",
+    "leatherier": "leather", "boozier": "alcohol", "saltier": "salty",
+}  # fmt: skip
+_KO_X = r"(?P<x>[\uac00-\ud7a3A-Za-z]+(?:\s+(?:향|노트|느낌|계열))?)\s*"
+_KO_PARTICLE = r"(?:을|를|은|는|이|가|도)?\s*(?:좀|조금|약간|살짝|훨씬|더욱|많이)?\s*"
+_KO_MORE = re.compile(
+    _KO_X + _KO_PARTICLE + r"(?:더\s*(?:많이|넣|추가|강하|진하|세게|올려|늘려|살려|느껴|나게|풍부|돋보|강조|넉넉|듬뿍)|"
+    r"추가|듬뿍|늘려|늘리|강조|올려|살려)"
+)
+_KO_LESS = re.compile(_KO_X + _KO_PARTICLE + r"(?:덜|줄여|줄이|적게|약하게|조금만|낮춰|낮추|죽여|빼고 싶지는 않)")
+_KO_MORE_ADJ = re.compile(r"(?<![\uac00-\ud7a3])더\s+(?P<x>[\uac00-\ud7a3]+?)(?:하게|한\s|한$|스럽게|게)")
+_KO_LESS_ADJ = re.compile(r"(?<![\uac00-\ud7a3])덜\s*(?P<x>[\uac00-\ud7a3]+?)(?:하게|한\s|한$|스럽게|게)")
+_KO_SWEET_STEM = re.compile(r"^(?:달|달달|달콤|단)$")
 
 
 @dataclass(slots=True)
@@ -92,6 +165,11 @@ class Slots:
     formula_lines: list[dict[str, Any]] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
+    # A change asked of something shown: notes and accords to have more or less of ("more rose",
+    # "덜 달게"), and a concentration named ("EDT로 바꿔 주세요").
+    more_notes: list[str] = field(default_factory=list)
+    less_notes: list[str] = field(default_factory=list)
+    concentration: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
@@ -111,8 +189,12 @@ class SlotReader:
         self.material_names: dict[str, str] = {}
         for m in materials.materials if materials else []:
             for name in [m.name, *m.synonyms]:
-                if len(fold(name)) >= (3 if is_korean(name) else 4):  # 쿠마린 is a word; "oil" is not
+                if len(fold(name)) >= (2 if is_korean(name) else 4):  # 리랄, 쿠마린 are words; "oil" is not
                     self.material_names.setdefault(fold(name), m.name)
+        if materials is not None:  # regulated substances customers ask about (메틸 유제놀, safrole)
+            for alias, listed in regulated_names().items():
+                if len(fold(alias)) >= (3 if is_korean(alias) else 4):
+                    self.material_names.setdefault(fold(alias), listed)
         # WordMatcher finds what one trie regex of these names would, without compiling it
         # (seconds at every start for the 70k names of the 38k catalog).
         self._materials = WordMatcher(self.material_names) if self.material_names else None
@@ -120,6 +202,14 @@ class SlotReader:
         self.ingredient_names = {**{fold(k): v for k, v in parser.lexicon.note_aliases.items()}, **self.material_names}
         self._ingredients = WordMatcher(self.ingredient_names)
         self._names = WordMatcher(self.perfume_names) if self.perfume_names else None
+        # Each house's perfumes by their bare name key: a bare name that alone says too little
+        # ("Wanted", "Angel") counts where the text names its house too ("Wanted by Azzaro").
+        self._by_brand: dict[str, dict[str, dict[str, str]]] = {}
+        self._spellings: dict[str, list[str]] = {}
+        for full, entry in self.perfume_names.items():
+            if "brand_chars" in entry:
+                bare = full[int(entry["brand_chars"]) :]
+                self._by_brand.setdefault(entry["brand"], {}).setdefault(bare, entry)
 
     def read(self, text: str) -> Slots:
         """The slots of `text`; the classifier's signals and the turn read the same text, so the
@@ -137,6 +227,10 @@ class SlotReader:
         # Notes, materials and brands are read from what is left once named perfumes are cut
         # out: "Lime Basil & Mandarin" names a perfume, not three notes.
         parsed = self.parser.parse(rest)
+        by_brand, rest = self._named_with_their_house(text, rest, parsed.brands, perfumes)
+        if by_brand:
+            perfumes = [*perfumes, *by_brand]
+            parsed = self.parser.parse(rest)
         slots = Slots(
             language="ko" if is_korean(text) else "en",
             liked_notes=parsed.notes,
@@ -159,6 +253,19 @@ class SlotReader:
             if pattern.search(folded) and slots.intensity is None:
                 slots.intensity = name
         slots.budget = self._budget(folded)
+        more, less, spans = self._amount_changes(folded)
+        slots.more_notes, slots.less_notes = more, less
+        if more or less:
+            for pattern in _INTENSITY.values():  # "우디를 더 강하게": the strength of the note, not of the whole
+                if any(s <= m.start() < e for m in pattern.finditer(folded) for s, e in spans):
+                    slots.intensity = None
+            # "less sweet" asks for less, not for none: the exclusion the parser read is dropped.
+            lowered = {v.lower() for v in less}
+            slots.disliked_notes = [n for n in slots.disliked_notes if n.lower() not in lowered]
+            slots.disliked_accords = [a for a in slots.disliked_accords if a.lower() not in lowered]
+            slots.liked_notes = [n for n in slots.liked_notes if n.lower() not in lowered]
+            slots.accords = [a for a in slots.accords if a.lower() not in lowered]
+        slots.concentration = _concentration(folded)
         if self._materials is not None:
             found = (self.material_names[rest[start:end]] for start, end in self._materials.finditer(rest))
             slots.materials = list(dict.fromkeys(found))
@@ -190,6 +297,88 @@ class SlotReader:
                 perfumes.append({k: perfume[k] for k in ("id", "brand", "name")})
         return perfumes, "".join(rest)
 
+    def _amount_changes(self, folded: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+        """Notes and accords the text asks to have more and less of, and the spans that say so."""
+        more: list[str] = []
+        less: list[str] = []
+        spans: list[tuple[int, int]] = []
+
+        def take(target: list[str], words: str, span: tuple[int, int]) -> None:
+            stem = words.strip()
+            if _KO_SWEET_STEM.match(stem):
+                found = ["sweet"]
+            elif stem in _EN_COMPARATIVE:
+                found = [_EN_COMPARATIVE[stem]]
+            else:
+                parsed = self.parser.parse(stem)
+                found = [*parsed.notes, *parsed.accords]
+                found = [f for f in found if f.lower() not in {n.lower() for n in found if n != f} or f.islower()]
+            for value in found:
+                if value not in target:
+                    target.append(value)
+            if found:
+                spans.append(span)
+
+        for pattern, target in ((_EN_MORE, more), (_EN_LESS, less)):
+            for m in pattern.finditer(folded):
+                words = _EN_END.split(m.group("x"), maxsplit=1)[0]
+                take(target, " ".join(words.split()[:5]), (m.start(), m.end()))
+        for m in re.finditer(r"(?<![a-z])(" + "|".join(_EN_COMPARATIVE) + r")(?![a-z])", folded):
+            take(more, m.group(1), (m.start(), m.end()))
+        for pattern, target in ((_KO_MORE, more), (_KO_LESS, less), (_KO_MORE_ADJ, more), (_KO_LESS_ADJ, less)):
+            for m in pattern.finditer(folded):
+                take(target, m.group("x"), (m.start(), m.end()))
+        less = [v for v in less if v.lower() not in {m.lower() for m in more}]
+        return more, less, spans
+
+    def _named_with_their_house(
+        self, text: str, rest: str, brands: list[str], found: list[dict[str, str]]
+    ) -> tuple[list[dict[str, str]], str]:
+        """Perfumes named by their bare name next to their house written another way than the catalog's
+        "brand name" ("Wanted by Azzaro", "Azzaro's Wanted", "Mugler Angel" for Thierry Mugler), and
+        `rest` with those names blanked. The name must stand right after the house (its "'s" aside)
+        or right before "by"/"from" the house: a house named somewhere in the text is no evidence for
+        every word of it that some perfume of the house is called ("Pour Homme", "he", "all")."""
+        taken = {p["id"] for p in found}
+        keyed, offsets = key_offsets(text.replace("&", " "))
+        chars = list(rest)
+        out: list[dict[str, str]] = []
+        for brand in brands:
+            names = self._by_brand.get(brand, {})
+            for surface in self._house_spellings(brand):
+                for house in _words_at(keyed, surface):
+                    after = house + len(surface) + (2 if keyed.startswith(" s ", house + len(surface)) else 0) + 1
+                    for bare, entry in names.items():
+                        if entry["id"] in taken or len(bare) < 3:
+                            continue
+                        if keyed.startswith(bare, after) and _ends_word(keyed, after + len(bare)):
+                            at = after  # "Azzaro's Wanted", "Mugler Angel"
+                        elif joined := next(
+                            (f"{bare} {w} " for w in ("by", "from") if keyed.endswith(f"{bare} {w} ", 0, house)), ""
+                        ):
+                            at = house - len(joined)  # "Wanted by Azzaro"
+                            if at > 0 and keyed[at - 1].isalnum():
+                                continue
+                        else:
+                            continue
+                        first, last = offsets[at], offsets[at + len(bare) - 1] + 1
+                        if len(chars) >= last:
+                            chars[first:last] = " " * (last - first)
+                        out.append({k: entry[k] for k in ("id", "brand", "name")})
+                        taken.add(entry["id"])
+        return out, "".join(chars)
+
+    def _house_spellings(self, brand: str) -> list[str]:
+        """How a text may write a catalog house, as `key` writes it: its name and the lexicon's
+        spellings of it ("mugler" for Thierry Mugler, "디올" for Christian Dior)."""
+        cached = self._spellings.get(brand)
+        if cached is None:
+            spellings = {key(brand)} | {
+                alias for alias in self.parser.lexicon.brand_aliases if brand in self.parser.resolve_brand(alias)
+            }
+            cached = self._spellings[brand] = sorted((s for s in spellings if s), key=len, reverse=True)
+        return cached
+
     def _formula_lines(self, text: str, rest: str) -> list[dict[str, Any]]:
         """Formula lines: "Hedione 30%", or, where no line carries a percent sign, two or more known
         materials or notes each followed by an amount ("벤질 알코올 1, 쿠마린 2"), read as percentages."""
@@ -209,21 +398,89 @@ class SlotReader:
 
     @staticmethod
     def _budget(folded: str) -> dict[str, Any] | None:
+        """A price limit: {"max" or "min": amount, "currency": ...}; no "currency" when none was said
+        (the catalog's own, "under 130,000"); a band ("10만원대") gives both ends."""
         won = _WON.search(folded)
         if won:
-            amount = float(won.group(1).replace(",", ""))
-            unit = won.group(2).replace(" ", "")
-            amount *= {"만원": 10_000, "천원": 1_000}.get(unit, 1)
-            bound = "min" if _AT_LEAST.search(folded[won.end() : won.end() + 8]) else "max"
-            return {bound: amount, "currency": "KRW"}
-        dollar = _DOLLAR.search(folded)
-        if dollar and (_BUDGET_CUE.search(folded) or _AT_LEAST.search(folded)):
-            amount = float((dollar.group(1) or dollar.group(2)).replace(",", ""))
-            before = folded[max(0, dollar.start() - 14) : dollar.start()]
-            return {"min" if _AT_LEAST.search(before) else "max": amount, "currency": "USD"}
+            amount = float((won.group("sign") or won.group("amount")).replace(",", ""))
+            unit = (won.group("unit") or "").replace(" ", "")
+            amount *= {"만원": 10_000, "만": 10_000, "천원": 1_000, "kwon": 1_000, "kkrw": 1_000}.get(unit, 1)
+            if won.group("band"):  # "10만원대": from 100,000 up to the next step of its last digit
+                step = 10 ** (len(str(int(amount))) - len(str(int(amount)).rstrip("0")))
+                return {"min": amount, "max": amount + step - 1, "currency": "KRW"}
+            return {_bound(folded, won.start(), won.end()): amount, "currency": "KRW"}
+        for currency, pattern in _FOREIGN.items():
+            found = pattern.search(folded)
+            if found and (_BUDGET_CUE.search(folded) or _AT_LEAST.search(folded)):
+                number = next(g for g in (found.group(1), found.group(3)) if g)
+                thousands = found.group(2) or found.group(4)
+                amount = float(number.replace(",", "")) * (1000 if thousands else 1)
+                return {_bound(folded, found.start(), found.end()): amount, "currency": currency}
+        bare = _BARE_BUDGET.search(folded)
+        if bare and (not bare.group(0).startswith("to") or "budget" in folded):
+            written = bare.group(1).replace(",", "").replace(" ", "")
+            amount = float(written.rstrip("k")) * (1000 if written.endswith("k") else 1)
+            if amount >= 1000:
+                return {_bound(folded, bare.start(1), bare.end()): amount}
         if _CHEAPER.search(folded):
             return {"relative": "cheaper"}
         return None
+
+
+def _concentration(folded: str) -> str | None:
+    """The concentration the text asks for: of several named, the one not set aside ("오드퍼퓸 말고
+    오드뚜왈렛으로", "EDT instead of EDP", "from EDP to EDT": EDT)."""
+    named = []
+    for m in _CONCENTRATION.finditer(folded):
+        written = re.sub(r"\s+", "", m.group(0)) if m.group(2) else m.group(0)
+        after, before = folded[m.end() : m.end() + 8], folded[max(0, m.start() - 12) : m.start()]
+        if re.match(r"\s*(?:말고|대신|아니고|에서)", after) or re.search(
+            r"(?:instead of|rather than|from|not an?|not)\s*$", before
+        ):
+            continue
+        named.append(_CONCENTRATION_NAMES.get(written))
+    return named[-1] if named else None
+
+
+def _bound(folded: str, start: int, end: int) -> str:
+    """ "max" unless the words around the amount make it a floor ("10만원 이상", "over $50"); a
+    negated floor ("안 넘는", "no more than") is a ceiling."""
+    around = folded[max(0, start - 14) : end + 10]
+    if _NOT_OVER.search(around):
+        return "max"
+    after, before = folded[end : end + 8], folded[max(0, start - 14) : start]
+    return (
+        "min" if _AT_LEAST.search(after) or re.search(r"(?:over|at least|more than|from|above)\s*$", before) else "max"
+    )
+
+
+# Asking for a formula rather than a bottle ("compose", "a recipe", "조향", "만들어 주세요").
+_COMPOSE_WORDS = re.compile(
+    r"\b(?:compose|composition|formula|formulation|recipe|blend|create|design|custom|diy|homemade|build|"
+    r"make (?:me |my |a |one))\b|조향|레시피|배합|처방|만들어|만들고|직접",
+    re.IGNORECASE,
+)
+# Asking what a material is ("what is iso e super?", "쿠마린이 뭐예요?").
+_ABOUT_MATERIAL = re.compile(
+    r"\bwhat(?:'s| is| are| does)\b|\btell me about\b|\bexplain\b|\bsmell like\b|\bmade (?:of|from)\b|"
+    r"뭐예요|뭔가요|뭐에요|무엇|무슨\s*향|어떤\s*(?:향|원료|성분)|알려|설명",
+    re.IGNORECASE,
+)
+
+
+def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None:
+    """The intent the slots show when the intent role read a request for perfumes as something else:
+    a budget is for buying ("a leather scent under 150,000 won" is no formula unless a formula is asked
+    for), and a material named only as a dislike ("I really dislike lavender") is no question about the
+    material. None when the role's intent stands."""
+    wants_perfumes = bool(slots.get("budget")) and not _COMPOSE_WORDS.search(text)
+    if intent == "compose" and wants_perfumes:
+        return "recommend"
+    disliked = {n.lower() for n in slots.get("disliked_notes") or []}
+    materials_disliked = slots.get("materials") and disliked
+    if intent == "ingredient_info" and materials_disliked and not _ABOUT_MATERIAL.search(text):
+        return "recommend"
+    return None
 
 
 def name_key(name: str) -> str:
@@ -243,6 +500,20 @@ def _material_name(raw: str) -> str:
             break
         name.insert(0, word)
     return " ".join(name).strip(" -.(")
+
+
+def _words_at(keyed: str, word: str) -> list[int]:
+    """Every place `word` stands in `keyed` as whole words."""
+    out, start = [], keyed.find(word)
+    while start >= 0:
+        if (start == 0 or not keyed[start - 1].isalnum()) and _ends_word(keyed, start + len(word)):
+            out.append(start)
+        start = keyed.find(word, start + 1)
+    return out
+
+
+def _ends_word(keyed: str, end: int) -> bool:
+    return end == len(keyed) or not keyed[end].isalnum()
 
 
 def _capitalised(name_key: str, text: str) -> bool:

@@ -278,6 +278,7 @@ class SearchEngine:
             set(index.brands),
             {note: len(rows) for note, rows in index.notes.items()},
             index.accord_weight,
+            embedder.vocabulary(),
         )
         self.batcher = QueryEmbeddingBatcher(embedder, cache_size=cache_size)
         # Where artifacts built from this catalog are kept (FRAGRANCE_HOME/models), when loaded from one.
@@ -414,7 +415,14 @@ class SearchEngine:
                     mask &= ~ix.mask_accord(accord)
                 out.append(_Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", mask))
         for accord in parsed.exclude_accords:
-            out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", ~ix.mask_accord(accord)))
+            # A family word excludes its members too: "no citrus" is no bergamot or lemon either.
+            notes, accords = self.parser.accord_family(accord)
+            mask = ~ix.mask_accord(accord)
+            for other in accords:
+                mask &= ~ix.mask_accord(other)
+            if notes:
+                mask &= ~ix.mask_notes(notes)
+            out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", mask))
         if parsed.brands:
             mask = np.zeros(ix.size, dtype=bool)
             for brand in parsed.brands:
@@ -506,7 +514,8 @@ class SearchEngine:
                 relaxed.append(label)
 
         tokens = ["note:" + key(n) for n in parsed.notes] + ["accord:" + key(a) for a in parsed.accords]
-        tokens += [w for b in parsed.brands for w in key(b).split()] + parsed.keywords
+        # Leftover words reach the names only with evidence that a name is meant ("hot", "he" never alone).
+        tokens += [w for b in parsed.brands for w in key(b).split()] + self.parser.name_words(parsed)
         lexical = None
         if tokens:
             lexical = ix.bm25.get_scores(tokens)

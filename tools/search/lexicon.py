@@ -55,6 +55,8 @@ class Lexicon:
     whole_words: dict[str, tuple[Term, bool]] = field(default_factory=dict)
     negation_before: tuple[str, ...] = ()
     negation_after: tuple[str, ...] = ()
+    # What excluding a family word rules out besides its accord: accord -> (notes, accords).
+    families: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     _note_cache: dict[str, str] = field(default_factory=dict)
 
     # -- catalog normalisation -------------------------------------------------------
@@ -161,6 +163,17 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
     exclusion = rules.get("exclusion") or {}
     lex.negation_before = tuple(_words({"words": exclusion.get("before") or {}}))
     lex.negation_after = tuple(_words({"words": exclusion.get("after") or {}}))
+    for accord, members in (rules.get("families") or {}).items():
+        if str(accord) not in accords:
+            raise ValueError(f"rules.yaml families: {accord} is not an accord")
+        unknown = [n for n in members.get("notes") or [] if str(n) not in notes]
+        unknown += [a for a in members.get("accords") or [] if str(a) not in accords]
+        if unknown:
+            raise ValueError(f"rules.yaml families: {accord}: {unknown} are not lexicon notes or accords")
+        lex.families[str(accord)] = (
+            tuple(str(n) for n in members.get("notes") or ()),
+            tuple(str(a) for a in members.get("accords") or ()),
+        )
     return lex
 
 

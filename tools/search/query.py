@@ -26,14 +26,19 @@ _EN_SCOPE_RESET = re.compile(
 )
 # "not too", "not overly": the cue negates the adjective after the degree word, not the list after it.
 _EN_DEGREE = re.compile(r"[\s-]*(?:too|overly|very|that|so|super)(?![a-z])")
-# Korean connectors between listed items ("바닐라나 머스크", "장미, 자스민").
+# Connectors between listed items ("바닐라나 머스크", "장미, 자스민", "오드(우드)", "vanilla and musk").
 _KO_CONNECTOR = re.compile(
-    r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도)?\s*[,/·]?\s*$"
+    r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도|and|or|nor|&)?\s*[,/·()]?\s*$"
 )
 _KO_CUE_PREFIX = (
-    r"^\s*(?:한|하는|인|스러운|스런|적인)?\s*"  # "스모키한 거 싫고": an adjective, then a noun
+    r"^\s*\)?\s*(?:한|하는|인|스러운|스런|적인)?\s*"  # "스모키한 거 싫고": an adjective, then a noun
     r"(?:향|노트|냄새|향기|계열|느낌|성분|거|것|건|걸|게|종류|쪽)?\s*(?:이|가|은|는|을|를|도|만|이나|나)?\s*"
-    r"(?:(?:너무|좀|별로|절대|전혀|많이|진짜|정말|아예|꼭)\s*)?"
+    # "머스크 들어간 건 다 빼고", "머스크 맡으면 머리가 아파요": a verb about the item, then its noun
+    r"(?:(?:들어간|들어 간|들어있는|들어 있는|들어가는|섞인|나는|있는|든|맡으면|뿌리면|나면|들어가면)\s*"
+    r"(?:거|것|건|걸|게|종류|향수|제품)?\s*(?:이|가|은|는|을|를|도|만)?\s*)?"
+    # "시트러스 계열은 저랑 안 맞더라고요": who it does not suit
+    r"(?:(?:저|제|나|내|저희|우리|남편|아내|와이프|엄마|아빠|그|그녀)\s*(?:랑|한테|에게|하고|와|이랑|는|은)?\s*)?"
+    r"(?:(?:너무|좀|잘|별로|절대|절대로|전혀|많이|진짜|정말|아예|꼭|다|전부|모두|무조건|완전)\s*){0,2}"
 )
 _KO_NOT_SWEET = re.compile(r"(?:달|달달하|달콤하|스윗하)지\s*않|안\s*달(?:고|달한|콤한|은|아요)|덜\s*달")
 # Intensifiers before a longevity or sillage phrase ("지속력 엄청 좋은", "lasts really long") are
@@ -117,6 +122,41 @@ _YEAR_RULES: list[tuple[re.Pattern[str], str]] = [
         "exact",
     ),
 ]
+
+
+# A phone number ("010-2024-2026", "+82 10 1234 5678") holds no year, whatever its digits.
+_PHONE = re.compile(r"(?<![\d-])(?:\+?\d{1,3}[-.\s]?)?\d{2,4}[-.\s]\d{3,4}[-.\s]\d{4}(?![\d-])")
+# "(f, 30s)", "in his 60s", "early 20s", "a 40s woman": an age, not a decade of launch years.
+_AGE_BEFORE = re.compile(
+    r"(?:(?<![a-z])(?:in|into)\s+(?:his|her|my|their|your|our|the)\s+(?:early|mid|late)?[\s-]*|"
+    r"(?<![a-z])(?:early|mid|late)[\s-]*|\(\s*[fmw]\s*[,/]\s*|"
+    r"(?<![a-z])(?:aged?|[fm]|woman|man|lady|guy|girl|female|male|wife|husband|dad|mom|mum|father|mother)\s*[,/]?\s*)$"
+)
+_AGE_AFTER = re.compile(
+    r"^\s*(?:years?\s*old|yo(?![a-z])|y/o|woman|women|man|men|guy|guys|lady|ladies|girl|girls|boy|boys|female|"
+    r"male|mom|mum|dad|wife|husband|couple|professional|student|[,/]\s*[fmw](?![a-z]))"
+)
+_AGE_RULES = frozenset({"decade_en", "decade_before", "decade_before_incl"})
+
+
+def _is_age(folded: str, start: int, end: int) -> bool:
+    """Whether the decade-looking words at folded[start:end] give a person's age ("(f, 30s)")."""
+    return bool(_AGE_BEFORE.search(folded[max(0, start - 30) : start]) or _AGE_AFTER.match(folded[end : end + 20]))
+
+
+_PRONOUNS = frozenset("he she him her his hers they them their theirs us our ours i'd i'm i've it's".split())  # noqa: SIM905
+
+
+def _capitalised_inside(word: str, text: str) -> bool:
+    """Whether `text` writes `word` with a capital inside a sentence ("Is Angel too sweet?"), not
+    as the first word of one ("Angel food is sweet") and not an all-capitals text."""
+    if text.isupper():
+        return False
+    for m in re.finditer(rf"(?<![A-Za-z]){re.escape(word[:1].upper())}(?i:{re.escape(word[1:])})(?![A-Za-z])", text):
+        before = text[: m.start()].rstrip(" \t\"'(")
+        if before and not before.endswith((".", "!", "?", "\n", ":")):
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -210,11 +250,14 @@ class QueryParser:
         catalog_brands: set[str] | None = None,
         catalog_notes: Mapping[str, int] | None = None,
         catalog_accords: Iterable[str] | None = None,
+        common_words: frozenset[str] = frozenset(),
     ) -> None:
         """`catalog_notes` (note -> perfumes carrying it) and `catalog_accords` are the vocabulary
         Hangul loanwords the lexicon does not know are matched against; the lexicon's own notes
-        and accords when not given."""
+        and accords when not given. `common_words`: everyday English words, which a leftover word
+        must not be to count as part of a perfume's name without other evidence (`name_words`)."""
         self.lexicon = lexicon
+        self.common_words = common_words
         by_surface: dict[str, list[Term]] = {}
         terms = list(lexicon.terms)
         self._brand_lookup: dict[str, list[str]] = {}
@@ -380,6 +423,14 @@ class QueryParser:
         accords = [a for a in (note.lower(), f"{note.lower()}y") if a in self._accord_vocabulary]
         return list(self._relatives.get(note, ())), accords
 
+    def accord_family(self, accord: str) -> tuple[list[str], list[str]]:
+        """The notes (with their varieties) and other accords a customer who excludes the family
+        `accord` avoids along with it: "no citrus" is no bergamot, lemon or Sicilian lemon either
+        (rules.yaml `families`)."""
+        notes, accords = self.lexicon.families.get(accord, ((), ()))
+        varieties = [v for n in notes for v in self._relatives.get(n, ())]
+        return list(dict.fromkeys([*notes, *varieties])), list(accords)
+
     def resolve_brand(self, name: str) -> list[str]:
         """Catalog brands a brand name means, whatever its spelling ("Dolce & Gabbana", "D&G", "디올")."""
         return self._brand_lookup.get(compact(name), [])
@@ -433,6 +484,25 @@ class QueryParser:
             consumed += [(m.start(), m.end()) for m in self._neg_before.finditer(folded)]
         parsed.keywords = self._leftover_words(folded, consumed)
         return parsed, unknown
+
+    def name_words(self, parsed: ParsedQuery) -> list[str]:
+        """The leftover words that may match perfume names, each with evidence that a name is meant.
+
+        An everyday word ("hot", "fine", "wanted", "angel", "he", "all") counts only when the text
+        names a house too ("Angel by Mugler"), or writes the word capitalised inside a sentence
+        ("Is Angel too sweet?"); a bare number ("No 2") only beside a house or another name word
+        ("Santal 33"). A word that is no everyday word ("aventus", "sauvage") counts as it is.
+        """
+        kept: list[str] = []
+        for word in parsed.keywords:
+            if word.isdigit():
+                continue
+            ordinary = word in _EN_STOPWORDS or word in _PRONOUNS or word.strip("'") in self.common_words
+            if not ordinary or parsed.brands or _capitalised_inside(word, parsed.text):
+                kept.append(word)
+        if kept or parsed.brands:
+            kept += [w for w in parsed.keywords if w.isdigit()]
+        return kept
 
     def _drop_intensifiers(self, folded: str) -> str:
         if not _INTENSIFIER.search(folded):
@@ -619,7 +689,9 @@ class QueryParser:
 
     @staticmethod
     def _read_years(folded: str, parsed: ParsedQuery) -> list[tuple[int, int]]:
-        taken: list[tuple[int, int]] = []
+        """Launch years the text asks for; the spans read (ages and phone numbers included, which
+        are read as neither years nor keywords)."""
+        taken: list[tuple[int, int]] = [(m.start(), m.end()) for m in _PHONE.finditer(folded)]
         for pattern, kind in _YEAR_RULES:
             for m in pattern.finditer(folded):
                 if any(s < m.end() and m.start() < e for s, e in taken):
@@ -628,6 +700,8 @@ class QueryParser:
                 if not groups:
                     continue
                 taken.append((m.start(), m.end()))
+                if kind in _AGE_RULES and _is_age(folded, m.start(), m.end()):
+                    continue
                 first = int(groups[0])
                 if kind == "range" and len(groups) == 2:
                     lo, hi = sorted((first, int(groups[1])))
