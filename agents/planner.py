@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents import formula_edits, regulatory
 from agents.focus import Focus
 from agents.references import asked_about, ranks, read_follow_up, wants_similar
 from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
@@ -22,7 +23,9 @@ _DILUTION = re.compile(
 )
 _REFINE = re.compile(
     r"\b(?:cheaper|less expensive|lighter|less sweet|sweeter|stronger|something else|another|different|other)\b|"
-    r"더\s|덜\s|다른|저렴|(?<!비)싼|가벼운\s*걸로|말고",
+    r"더\s|덜\s|다른|저렴|(?<!비)싼|가벼운\s*걸로|말고|"
+    # Narrowing what was shown: "거기서 플로럴 느낌 있는 것만", "only the ones under 100,000", "of those".
+    r"거기서|그\s*중에서|이\s*중에서|것만|걸로만|\b(?:only|just) the ones\b|\b(?:of|from|among) (?:those|these|them)\b",
     re.IGNORECASE,
 )
 _NEGATED = re.compile(r"\b(?:less|not|no|without|non)\s+\w+|(?:덜|안)\s*\S+|\S+\s*(?:없는|빼고|말고)")
@@ -60,9 +63,32 @@ def _filters(slots: dict[str, Any]) -> dict[str, Any]:
     if slots.get("disliked_accords"):
         filters["exclude_accords"] = slots["disliked_accords"]
     budget = slots.get("budget") or {}
-    if budget.get("max") and budget.get("currency") == "KRW":
+    if budget.get("max"):  # in the currency said (the search converts it), else the catalog's own
         filters["price_max"] = budget["max"]
+        filters["price_currency"] = budget.get("currency") or "catalog"
     return filters
+
+
+def _remember(slots: dict[str, Any]) -> ToolCall:
+    """Remember the dislikes this turn stated ("I can't stand oud", "단 향은 질색"), notes and families."""
+    args = {"disliked_notes": slots.get("disliked_notes") or []}
+    if slots.get("disliked_accords"):
+        args["disliked_accords"] = slots["disliked_accords"]
+    return ToolCall("remember_preference", args)
+
+
+def _holding(earlier: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
+    """`filters` with what the customer said before and has not changed: a budget they named until
+    they name another (not the ceiling "cheaper" drew from the prices shown, which only refines that
+    list), every exclusion (added to, never dropped)."""
+    out = dict(filters)
+    if "price_max" not in filters and earlier.get("price_max") is not None and earlier.get("price_currency"):
+        out["price_max"], out["price_currency"] = earlier["price_max"], earlier["price_currency"]
+    for key in ("exclude_notes", "exclude_accords"):
+        merged = list(dict.fromkeys([*(earlier.get(key) or []), *(filters.get(key) or [])]))
+        if merged:
+            out[key] = merged
+    return out
 
 
 def _names_word(word: str, folded: str, squeezed: str) -> bool:
@@ -76,15 +102,21 @@ def _names_word(word: str, folded: str, squeezed: str) -> bool:
     return re.search(rf"(?<![a-z]){re.escape(fold(word))}(?![a-z])", folded) is not None
 
 
-def _family(slots: dict[str, Any], text: str) -> str:
+def _family(slots: dict[str, Any], text: str, avoid: list[str] | None = None) -> str:
+    """The style the text names; a style the customer dislikes ("시트러스 계열은 저랑 안 맞더라고요") is not it."""
     kept = _NEGATED.sub(" ", text)  # "less sweet" names no family
     folded, squeezed = fold(kept), compact(kept)
-    named = [family for family, words in FAMILY_WORDS.items() if any(_names_word(w, folded, squeezed) for w in words)]
+    disliked = {compact(a) for a in avoid or []}
+    named = [
+        family
+        for family, words in FAMILY_WORDS.items()
+        if any(_names_word(w, folded, squeezed) for w in words) and compact(family) not in disliked
+    ]
     if named:  # "a fruity chypre" is a chypre: the most specific style named wins
         return max(named, key=lambda family: PRECEDENCE.get(family, 1))
     for accord in slots.get("accords", []):
         material_family = ACCORD_FAMILY.get(accord, "")
-        if material_family in FAMILY_WORDS:
+        if material_family in FAMILY_WORDS and compact(material_family) not in disliked:
             return material_family
     return "floral"
 
@@ -128,6 +160,35 @@ def _similar(
     return None
 
 
+def _formula_or_rules(
+    intent: str, slots: dict[str, Any], text: str, focus: Focus, held: list[str]
+) -> list[ToolCall] | None:
+    """A change to the formula in focus ("more rose", "EDT로 바꿔 주세요": its brief composed again with
+    the change, compared with the formula before), a question about the rules for a material ("is 5%
+    coumarin OK in an EDP?", "그럼 대신 뭘 쓰면 돼요?"), or whether the formula in focus complies; None
+    for any other turn."""
+    edit = formula_edits.edit_requested(intent, slots, text, formula_edits.in_focus(focus.kind, focus.formula, text))
+    if edit is not None and focus.formula:
+        brief = {k: v for k, v in (focus.formula.get("brief") or {}).items() if k != "previous"}
+        request = formula_edits.apply_edit(brief, edit)
+        request["disliked_notes"] = list(dict.fromkeys([*request.get("disliked_notes", []), *held]))
+        calls = [ToolCall("compose_formula", {**request, "previous": brief})]
+        if edit.without:  # a note taken out is a dislike the customer keeps
+            calls.append(ToolCall("remember_preference", {"disliked_notes": edit.without}))
+        return calls
+    question = regulatory.read_question(text, slots, focus.material)
+    if question is not None:
+        return [ToolCall("lookup_material", question.tool_args())]
+    named = slots.get("formula_lines") or slots.get("materials")
+    if focus.kind == "formula" and focus.formula and not named and regulatory.asks_about_formula(text):
+        # "이 배합 IFRA 기준에는 맞는 거죠?": the formula in focus, checked as it was shown.
+        lines = [{"name": name, "pct": pct} for name, pct in focus.formula.get("lines") or []]
+        brief = focus.formula.get("brief") or {}
+        concentration = focus.formula.get("concentration") or brief.get("concentration") or "EDP"
+        return [ToolCall("validate_formula", {"ingredients": lines, "concentration": concentration})]
+    return None
+
+
 def plan(
     intent: str,
     slots: dict[str, Any],
@@ -135,6 +196,7 @@ def plan(
     carried: Carried,
     remembered_dislikes: list[str] | None = None,
     focus: Focus | None = None,
+    remembered_accords: list[str] | None = None,
 ) -> list[ToolCall]:
     """Tool calls for one turn; an empty list means the reply needs no tool.
 
@@ -147,6 +209,9 @@ def plan(
     liked = set(slots.get("liked_notes", []))
     held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
     focus = focus or Focus()
+    changed_or_ruled = _formula_or_rules(intent, slots, text, focus, held)
+    if changed_or_ruled is not None:
+        return changed_or_ruled
     # A question about what was just shown ("2번은 오래가요?", "is it unisex?") is answered from its data.
     follow = None
     if intent not in ("compose", "handoff") and not (intent == "validate" and slots.get("formula_lines")):
@@ -165,15 +230,22 @@ def plan(
                 similar.append(ToolCall("remember_preference", {"disliked_notes": slots["disliked_notes"]}))
             return similar
     if intent == "recommend":
-        filters = _filters({**slots, "disliked_notes": held})
+        disliked_accords = sorted(set(slots.get("disliked_accords", [])) | set(remembered_accords or []))
+        filters = _holding(
+            carried.last_filters, _filters({**slots, "disliked_notes": held, "disliked_accords": disliked_accords})
+        )
         query = text
-        new_subject = any(
-            slots.get(k) for k in ("liked_notes", "accords", "mood", "season", "occasion", "gender", "brands")
+        # A turn that states a condition (a budget, a dislike) with at most a passing mood or occasion ("under
+        # 130,000 won please, she's a student") narrows the last search; notes, accords or a house start anew.
+        stated = ("budget", "disliked_notes", "disliked_accords", "intensity", "longevity")
+        condition = any(slots.get(k) for k in stated)
+        new_subject = any(slots.get(k) for k in ("liked_notes", "accords", "brands")) or (
+            not condition and any(slots.get(k) for k in ("mood", "season", "occasion", "gender"))
         )
         if carried.last_query and (_REFINE.search(text) or not new_subject):
             # A refinement: the last search, narrowed by what this turn adds.
             query = f"{carried.last_query} {text}"
-            filters = {**carried.last_filters, **filters}
+            filters = {**carried.last_filters, **filters}  # the exclusions and budget held above included
             budget = slots.get("budget") or {}
             if budget.get("relative") == "cheaper" and carried.shown_prices:
                 filters["price_max"] = min(carried.shown_prices) - 1
@@ -185,8 +257,8 @@ def plan(
                 filters.pop("sillage_max", None)
                 filters["sillage_min"] = "strong"
         calls = [ToolCall("search_perfumes", {"query": query, "top_k": 5, "filters": filters})]
-        if slots.get("disliked_notes"):  # a stated dislike holds for the rest of the conversation
-            calls.append(ToolCall("remember_preference", {"disliked_notes": slots["disliked_notes"]}))
+        if slots.get("disliked_notes") or slots.get("disliked_accords"):  # a dislike holds from now on
+            calls.append(_remember(slots))
         return calls
     if intent == "product_info":
         if perfumes:
@@ -215,22 +287,27 @@ def plan(
         if inspiration is None and _REFERS_BACK.search(text) and focus.kind == "perfume":
             inspiration = focus.perfume_id
         name = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
-        return [
+        # Disliked families too ("citrus", "sweet"): said now, or remembered from this conversation or before.
+        avoid = sorted(set(held) | set(slots.get("disliked_accords", [])) | set(remembered_accords or []))
+        calls = [
             ToolCall(
                 "compose_formula",
                 {
-                    "fragrance_family": _family(slots, source),
+                    "fragrance_family": _family(slots, source, avoid),
                     "mood": slots.get("mood"),
                     "intensity": slots.get("intensity") or "moderate",
                     "season": slots.get("season"),
                     "liked_notes": slots.get("liked_notes", []),
-                    "disliked_notes": held,
+                    "disliked_notes": avoid,
                     "concentration": name,
                     "inspiration_id": inspiration,
                     "language": slots.get("language"),
                 },
             )
         ]
+        if slots.get("disliked_notes") or slots.get("disliked_accords"):
+            calls.append(_remember(slots))
+        return calls
     if intent == "validate":
         lines = slots.get("formula_lines", [])
         if not lines:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents import answers
+from agents import answers, formula_edits, regulatory
 from agents.answers import accords as _accords
 from agents.answers import label as _label
 from agents.answers import notes as _notes
@@ -39,6 +39,8 @@ def _search(result: dict[str, Any], language: str) -> str:
     if not cards:
         return _t(language, "recommend_none")
     lines = [_t(language, "recommend_intro", count=len(cards))]
+    if result.get("budget"):  # "under $80" converted, or a catalog without prices
+        lines.insert(0, answers_budget(result["budget"], language))
     for rank, card in enumerate(cards, 1):
         lines.append(
             _t(
@@ -55,6 +57,27 @@ def _search(result: dict[str, Any], language: str) -> str:
         )
     lines.append(_t(language, "recommend_refine"))
     return "\n".join(lines)
+
+
+_CURRENCY_KO = {"USD": "달러", "EUR": "유로", "GBP": "파운드", "JPY": "엔", "KRW": "원"}
+
+
+def answers_budget(budget: dict[str, Any], language: str) -> str:
+    """What became of the customer's budget: converted to the catalog's currency (at which rate), or
+    not applied because the catalog has no prices or no rate is known for the currency."""
+    if budget.get("no_prices"):
+        return _t(language, "budget_no_prices")
+    if budget.get("cannot_convert"):
+        return _t(language, "budget_cannot_convert", currency=budget["cannot_convert"], catalog=budget["currency"])
+    currency = str(budget["asked_currency"])
+    return _t(
+        language,
+        "budget_converted",
+        asked=f"{budget['asked']:,.0f}",
+        asked_currency=_CURRENCY_KO.get(currency, currency) if language == "ko" else currency,
+        price_max=answers.price(budget["price_max"], budget["currency"], language),
+        rate=f"{budget['rate']:,.0f}",
+    )
 
 
 def _product(card: dict[str, Any], language: str) -> str:
@@ -145,6 +168,9 @@ def _compose_notes(result: dict[str, Any], language: str) -> str:
 def _compose(result: dict[str, Any], language: str) -> str:
     if "error" in result:
         return _t(language, "compose_error", error=result["error"])
+    if result.get("changes"):  # a change asked of the formula before: say what changed, then show it
+        changed = formula_edits.render_changes(result["changes"], language)
+        return changed + "\n" + _compose({**result, "changes": None}, language)
     validation = result["validation"]
     allergens = validation.get("allergens_to_declare") or []
     verdict = (
@@ -252,6 +278,8 @@ def _violation(violation: dict[str, Any], language: str, report: dict[str, Any])
 def _material(info: dict[str, Any], language: str) -> str:
     if "error" in info:
         return _t(language, "material_missing")
+    if info.get("use") or info.get("regulated_only"):  # "is 5% coumarin OK?", methyl eugenol
+        return regulatory.render_rules(info, language)
     ifra = (
         _t(
             language,
@@ -303,11 +331,15 @@ def _remembered(output: dict[str, Any], language: str) -> str:
     if "remembered" not in output:
         return ""
     lines = []
-    for kind in ("disliked_notes", "liked_notes"):
-        notes = output["remembered"].get(kind) or []
-        if not notes:
+    remembered = output["remembered"]
+    # A disliked family ("sweet", "citrus") is remembered with the notes: one sentence for both.
+    disliked = [("note", n) for n in remembered.get("disliked_notes") or []]
+    disliked += [("accord", a) for a in remembered.get("disliked_accords") or []]
+    liked = [("note", n) for n in remembered.get("liked_notes") or []]
+    for kind, items in (("disliked_notes", disliked), ("liked_notes", liked)):
+        if not items:
             continue
-        names = [default_lexicon().korean("note", n) if language == "ko" else n.lower() for n in notes]
+        names = list(dict.fromkeys(default_lexicon().korean(k, n) if language == "ko" else n.lower() for k, n in items))
         template = "remembered_dislikes" if kind == "disliked_notes" else "remembered_likes"
         lines.append(_t(language, template, notes=", ".join(names), particle=_object_particle(names[-1])))
     return " ".join(lines)

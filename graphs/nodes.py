@@ -12,12 +12,13 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agents import model_roles
+from agents import formula_edits, model_roles, regulatory
 from agents.focus import Focus
 from agents.planner import Carried, plan, refines_last_search
 from agents.references import read_follow_up, wants_similar
 from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
+from agents.slots import shopping_intent
 from graphs.shown import formula_cards, perfume_cards
 from graphs.state import Context, ConversationState
 from prompts import render
@@ -87,8 +88,26 @@ async def understand(state: ConversationState, runtime: Runtime[Context]) -> dic
     return {
         **understood,
         **_follow_up(understood["intent"], slots, message, Focus.from_dict(state.get("focus"))),
+        **_formula_or_rules(understood["intent"], slots, message, Focus.from_dict(state.get("focus"))),
         "slots": slots,
     }
+
+
+def _formula_or_rules(intent: str, slots: dict[str, Any], message: str, focus: Focus) -> dict[str, Any]:
+    """Whatever either intent role made of a message that short, "EDT로 바꿔 주세요" after a formula changes
+    it, "what about 1%?" after a material's rules asks about them, and "is this formula IFRA compliant?"
+    checks the formula in focus; a budget or a dislike in a request for perfumes makes it one."""
+    shopping = shopping_intent(intent, slots, message)
+    if shopping is not None:
+        return {"intent": shopping, "clarify": None}
+    in_focus = formula_edits.in_focus(focus.kind, focus.formula, message)
+    if formula_edits.edit_requested(intent, slots, message, in_focus) is not None:
+        return {"intent": "compose", "clarify": None}
+    if regulatory.read_question(message, slots, focus.material) is not None:
+        return {"intent": "ingredient_info", "clarify": None}
+    if focus.kind == "formula" and regulatory.asks_about_formula(message) and not slots.get("materials"):
+        return {"intent": "validate", "clarify": None}
+    return {}
 
 
 def _follow_up(intent: str, slots: dict[str, Any], message: str, focus: Focus) -> dict[str, Any]:
@@ -153,7 +172,11 @@ async def orchestrate(state: ConversationState, runtime: Runtime[Context]) -> di
     carried = Carried(**(state.get("carried") or {}))
     remembered = list((state.get("profile") or {}).get("disliked_notes") or [])
     focus = Focus.from_dict(state.get("focus"))
-    calls = plan(state["intent"], state.get("slots") or {}, state["message"], carried, remembered, focus=focus)
+    accords = list((state.get("profile") or {}).get("disliked_accords") or [])
+    calls = plan(
+        state["intent"], state.get("slots") or {}, state["message"], carried, remembered, focus=focus,
+        remembered_accords=accords,
+    )  # fmt: skip
     return {
         "plan": [{"name": c.name, "args": c.args} for c in calls],
         "roles": {**state.get("roles", {}), "orchestrator": "embedded"},
@@ -311,7 +334,12 @@ async def remember(state: ConversationState) -> dict[str, Any]:
     profile = dict(state.get("profile") or {})
     for result in state.get("results") or []:
         remembered = result["output"].get("remembered") if result["tool"] == "remember_preference" else None
-        for key, other in (("liked_notes", "disliked_notes"), ("disliked_notes", "liked_notes")):
+        pairs = (
+            ("liked_notes", "disliked_notes"),
+            ("disliked_notes", "liked_notes"),
+            ("disliked_accords", "liked_accords"),
+        )
+        for key, other in pairs:
             notes = set((remembered or {}).get(key, []))
             if notes:  # a note now liked is no longer disliked, and the other way round
                 profile[key] = sorted(set(profile.get(key, [])) | notes)

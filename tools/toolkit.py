@@ -17,6 +17,9 @@ from langchain_core.tools import BaseTool, StructuredTool
 from tools.perfumery.composition import Brief, Composer
 from tools.perfumery.database import Perfumery
 from tools.perfumery.formula import Formula, FormulaError, Ingredient
+from tools.perfumery.revision import formula_changes
+from tools.perfumery.usage import material_use, regulated_names
+from tools.search.budget import CatalogPrices, apply_budget
 from tools.search.catalog import Perfume
 from tools.search.engine import SearchEngine, SearchResult
 from tools.search.fit import HOURS, LONGEVITY, SILLAGE, character_fit, gender_fit, group_fit, rank_of, season_fit
@@ -93,6 +96,7 @@ class Toolkit:
     perfumery: Perfumery
     composer: Composer
     _tools: list[BaseTool] = field(default_factory=list, repr=False)
+    _prices: CatalogPrices | None = field(default=None, repr=False)  # read from the index once
 
     # -- the tools' bodies -----------------------------------------------------------------
     async def search_perfumes(
@@ -100,14 +104,19 @@ class Toolkit:
     ) -> dict[str, Any]:
         """Search the shop's perfume catalog in Korean or English ("상큼한 봄 향수", "woody without oud").
         `filters` may hold notes, exclude_notes, accords, exclude_accords, brand, gender (women|men|unisex),
-        year_min, year_max, price_max, in_stock; they always hold. Returns perfumes with why each matched."""
+        year_min, year_max, price_max (with price_currency when the customer named another currency: it
+        is converted), in_stock; they always hold. Returns perfumes with why each matched, and `budget` when
+        the budget was converted or could not be applied (a catalog without prices)."""
         top_k = max(1, min(int(top_k), 20))
+        if self._prices is None:
+            self._prices = CatalogPrices.of(self.engine)
+        filters, budget = apply_budget(filters or {}, self._prices)
         response = await self.engine.search(query, top_k, "hybrid", filters or None)
         parsed = response.parsed
         return {
             "results": [_card(r) for r in response.results],
             "understood": {k: v for k, v in parsed.to_dict().items() if v and k not in ("text", "preferred_accords")},
-        }
+        } | ({"budget": budget} if budget else {})
 
     def get_perfume(self, perfume_id: str) -> dict[str, Any]:
         """Everything the catalog knows about one perfume, by its catalog id."""
@@ -280,19 +289,25 @@ class Toolkit:
         like = f"{', '.join(reference.accords[:3])}, {', '.join(reference.notes[:3])}. {query.strip()}".strip()
         top_k = max(1, min(int(top_k), 20))
         found = await self.search_perfumes(like, top_k * 3, filters)
-        same = compact(f"{reference.brand} {reference.name}")
+        # Never the reference again, nor its own line under another name ("Bleu de Chanel Eau de Parfum").
+        line = compact(reference.name)
         cards = [
-            c for c in found["results"] if c["id"] != reference.id and compact(f"{c['brand']} {c['name']}") != same
+            c
+            for c in found["results"]
+            if c["id"] != reference.id and not (c["brand"] == reference.brand and compact(c["name"]).startswith(line))
         ]
         # Like it: sharing one of its two leading accords first (its character), the rest after.
         main = set(reference.accords[:2])
         ranked = [c for c in cards if main & set(c["accords"])] + [c for c in cards if not main & set(c["accords"])]
-        return {
+        out = {
             **found,
             "results": ranked[:top_k],
             "similar_to": {"id": reference.id, "brand": reference.brand, "name": reference.name},
             "query": like,
         }
+        if cheaper and reference.price is None:  # "cheaper" cannot be judged: say so, and still recommend
+            out["budget"] = {**(found.get("budget") or {}), "no_prices": True}
+        return out
 
     def compose_formula(
         self,
@@ -306,28 +321,56 @@ class Toolkit:
         inspiration_id: str | None = None,
         language: str | None = None,
         seed: int = 0,
+        more_notes: list[str] | None = None,
+        less_notes: list[str] | None = None,
+        previous: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Compose a custom perfume formula from a brief (family, mood, intensity, season, liked and
         disliked notes, concentration, optionally a catalog perfume as inspiration). The formula is
-        validated against IFRA and EU allergen rules before it is returned."""
+        validated against IFRA and EU allergen rules before it is returned.
+
+        To change a formula composed before ("more rose", "no musk", "lighter", "as an EDT"), pass
+        its brief again with the change (more_notes / less_notes for more or less of a note or
+        family, a dislike for without, intensity, concentration) and the earlier result's `request`
+        as `previous`: the result then lists what changed. Its `request` is the brief to change next."""
+        request = {
+            "fragrance_family": fragrance_family, "mood": mood, "intensity": intensity, "season": season,
+            "liked_notes": list(liked_notes or []), "disliked_notes": list(disliked_notes or []),
+            "concentration": concentration, "inspiration_id": inspiration_id, "language": language, "seed": seed,
+            "more_notes": list(more_notes or []), "less_notes": list(less_notes or []),
+        }  # fmt: skip
+        composed = self._compose(request)
+        if "error" in composed or not previous:
+            return composed
+        before = self._compose({k: v for k, v in previous.items() if k in request})
+        if "error" not in before:
+            composed["changes"] = formula_changes(before, composed)
+        return composed
+
+    def _compose(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One composition of a brief (compose_formula's arguments), with the brief as `request`."""
+        inspiration_id = request.get("inspiration_id")
         inspiration = self.engine.get(inspiration_id) if inspiration_id else None
         if inspiration_id and inspiration is None:
             return {"error": f"no perfume with id {inspiration_id!r} to take inspiration from"}
+        language = request.get("language")
         brief = Brief(
-            fragrance_family=fragrance_family,
-            mood=mood,
-            intensity=intensity,
-            season=season,
-            liked_notes=list(liked_notes or []),
-            disliked_notes=list(disliked_notes or []),
-            concentration=concentration,
+            fragrance_family=request.get("fragrance_family") or "floral",
+            mood=request.get("mood"),
+            intensity=request.get("intensity") or "moderate",
+            season=request.get("season"),
+            liked_notes=list(request.get("liked_notes") or []),
+            disliked_notes=list(request.get("disliked_notes") or []),
+            concentration=request.get("concentration") or "EDP",
             inspiration_notes=inspiration.notes if inspiration else [],
             inspiration_name=f"{inspiration.brand} {inspiration.name}" if inspiration else None,
             language=language if language in ("ko", "en") else None,
-            seed=seed,
+            seed=int(request.get("seed") or 0),
+            more_notes=list(request.get("more_notes") or []),
+            less_notes=list(request.get("less_notes") or []),
         )
         try:
-            return self.composer.compose(brief).to_dict()
+            return self.composer.compose(brief).to_dict() | {"request": request}
         except FormulaError as exc:
             return {"error": str(exc)}
 
@@ -355,44 +398,120 @@ class Toolkit:
         except FormulaError as exc:
             return {"error": str(exc)}
 
-    def lookup_material(self, name: str) -> dict[str, Any]:
+    def lookup_material(
+        self,
+        name: str,
+        pct: float | None = None,
+        concentration: str | None = None,
+        basis: str = "product",
+        limit: bool = False,
+        instead: bool = False,
+    ) -> dict[str, Any]:
         """What a perfumery material or note is (Iso E Super, 쿠마린, vetiver): family, odour, where it sits
-        in a formula, usual dose, and its IFRA / EU status."""
+        in a formula, usual dose, and its IFRA / EU status.
+
+        For a question about using it ("is 5% coumarin OK in an EDP?", "메틸 유제놀 넣어도 되나요?", "how
+        much oakmoss may I use?") pass `pct` (the amount asked about; % of the finished product, or of the
+        concentrate with basis="concentrate") and `concentration` (EDP, EDT ...), or limit=True when no
+        amount was given: `use` then holds the IFRA limit in the finished product and in the concentrate,
+        and whether the amount is allowed. instead=True when the customer asks what to use in its place
+        (the compliant substitutes and the role each plays are always in `substitutes`)."""
+        use = None
+        if pct is not None or limit:
+            found = material_use(
+                self.perfumery, name, pct, concentration, "concentrate" if basis == "concentrate" else "product"
+            )
+            use = found.to_dict() if found.known else None
         material = self.perfumery.materials.resolve(name)
-        if material is None:
+        if material is None and use is None:
             carriers = self.perfumery.materials.for_note(self.engine.lexicon.canonical_note(name))
             material = carriers[0] if carriers else None
         if material is None:
-            return {"error": f"{name!r} is not in the materials database"}
+            listed = use or material_use(self.perfumery, name).to_dict()
+            if not listed["known"]:
+                return {"error": f"{name!r} is not in the materials database"}
+            return self._regulated_only(listed) | ({"use": use} if use else {}) | {"asked_instead": instead}
         regs = self.perfumery.regulations
         standards = {s.key: s for cas in material.cas for s in regs.by_cas.get(cas, [])}
+        return (
+            ({"use": use} if use else {})
+            | {"asked_instead": instead}
+            | {
+                "name": material.name,
+                "korean_name": material.korean,
+                "cas": material.cas,
+                "family": material.family,
+                "descriptors": material.descriptors,
+                "layer": material.volatility,
+                "natural": material.natural,
+                "usual_pct_of_concentrate": [material.use_min_pct, material.use_max_pct],
+                "notes_for": material.notes_for,
+                "ifra": [
+                    {
+                        "standard": s.key,
+                        "name": s.name,
+                        "type": "/".join(sorted(s.kinds)),
+                        "cat4_limit_pct": s.limit("4"),
+                    }
+                    for s in standards.values()
+                ],
+                "eu_allergen": any(cas in regs.allergen_by_cas for cas in material.cas),
+                "eu_banned": any(cas in regs.eu_banned_by_cas for cas in material.cas),
+                "usable": self.perfumery.validator.usable(material.name),
+                "substitutes": self._substitutes(material),
+                "amendment": regs.amendment,
+            }
+        )
+
+    def _korean(self, name: str) -> str | None:
+        """A material's Korean name, for replies in Korean."""
+        material = self.perfumery.materials.resolve(name)
+        return material.korean if material is not None and material.korean != material.name else None
+
+    def _regulated_only(self, use: dict[str, Any]) -> dict[str, Any]:
+        """A regulated substance that is no material of the database (methyl eugenol, safrole): what
+        the IFRA and EU tables say of it, and the usable alternatives the substitutes table offers."""
+        regs, validator = self.perfumery.regulations, self.perfumery.validator
+        standard = regs.by_name.get(compact(use["material"]))
+        banned = regs.eu_banned_by_name.get(compact(use["material"]))
+        cas = list(standard.cas if standard else banned.cas if banned else [])
+        names = {compact(use["material"]), *(compact(n) for n in (standard.synonyms if standard else []))}
+        korean = next((alias for alias, canonical in regulated_names().items()
+                       if canonical == use["material"] and re.search(r"[\uac00-\ud7a3]", alias)), None)  # fmt: skip
         return {
-            "name": material.name,
-            "korean_name": material.korean,
-            "cas": material.cas,
-            "family": material.family,
-            "descriptors": material.descriptors,
-            "layer": material.volatility,
-            "natural": material.natural,
-            "usual_pct_of_concentrate": [material.use_min_pct, material.use_max_pct],
-            "notes_for": material.notes_for,
-            "ifra": [
-                {"standard": s.key, "name": s.name, "type": "/".join(sorted(s.kinds)), "cat4_limit_pct": s.limit("4")}
-                for s in standards.values()
+            "name": use["material"],
+            "korean_name": korean,
+            "cas": cas,
+            "regulated_only": True,
+            "ifra": (
+                [
+                    {
+                        "standard": standard.key,
+                        "name": standard.name,
+                        "type": "/".join(sorted(standard.kinds)),
+                        "cat4_limit_pct": standard.limit("4"),
+                    }
+                ]
+                if standard
+                else []
+            ),
+            "eu_allergen": any(c in regs.allergen_by_cas for c in cas),
+            "eu_banned": any(c in regs.eu_banned_by_cas for c in cas),
+            "usable": not use["prohibited"],
+            "substitutes": [
+                {"substitute": s.substitute, "korean_name": self._korean(s.substitute), "role": s.role, "note": s.note}
+                for s in regs.substitutes
+                if (set(s.cas) & set(cas) or compact(s.material) in names) and validator.usable(s.substitute)
             ],
-            "eu_allergen": any(cas in regs.allergen_by_cas for cas in material.cas),
-            "eu_banned": any(cas in regs.eu_banned_by_cas for cas in material.cas),
-            "usable": self.perfumery.validator.usable(material.name),
-            "substitutes": self._substitutes(material),
             "amendment": regs.amendment,
         }
 
-    def _substitutes(self, material: Any) -> list[dict[str, str]]:
+    def _substitutes(self, material: Any) -> list[dict[str, str | None]]:
         """Compliant alternatives from the curated table, for a prohibited or restricted material."""
         regs, validator = self.perfumery.regulations, self.perfumery.validator
         names = {compact(n) for n in [material.name, *material.synonyms]}
         return [
-            {"substitute": s.substitute, "role": s.role, "note": s.note}
+            {"substitute": s.substitute, "korean_name": self._korean(s.substitute), "role": s.role, "note": s.note}
             for s in regs.substitutes
             if (set(s.cas) & set(material.cas) or compact(s.material) in names)
             and validator.usable(s.substitute)
@@ -400,19 +519,25 @@ class Toolkit:
         ]
 
     def remember_preference(
-        self, liked_notes: list[str] | None = None, disliked_notes: list[str] | None = None
+        self,
+        liked_notes: list[str] | None = None,
+        disliked_notes: list[str] | None = None,
+        disliked_accords: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Remember notes the customer says they like or dislike, for the rest of the conversation
-        (a remembered dislike is kept out of later searches). Notes in Korean or English."""
+        """Remember notes the customer says they like or dislike, and families they dislike ("anything
+        sweet", "citrus"), for the rest of the conversation and their later ones (a remembered dislike is
+        kept out of later searches and formulas). Notes and families in Korean or English."""
         lexicon = self.engine.lexicon
 
         def canonical(notes: list[str] | None) -> list[str]:
             return sorted({lexicon.canonical_note(str(n)) for n in notes or [] if str(n).strip()})
 
         liked, disliked = canonical(liked_notes), canonical(disliked_notes)
-        if not liked and not disliked:
+        families = sorted({lexicon.canonical_accord(str(a)) for a in disliked_accords or [] if str(a).strip()})
+        if not liked and not disliked and not families:
             return {"error": "name at least one liked or disliked note to remember"}
-        return {"remembered": {"liked_notes": [n for n in liked if n not in disliked], "disliked_notes": disliked}}
+        remembered = {"liked_notes": [n for n in liked if n not in disliked], "disliked_notes": disliked}
+        return {"remembered": remembered | ({"disliked_accords": families} if families else {})}
 
     # -- as LangChain tools ------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:

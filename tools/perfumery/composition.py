@@ -189,6 +189,10 @@ class Brief:
     inspiration_name: str | None = None
     language: str | None = None  # ko | en; None: from the brief's own words
     seed: int = 0
+    # A change asked of a composed formula ("more rose", "less amber"): notes or accords whose
+    # materials get a larger (smaller) share, and are preferred (avoided) where the style chooses.
+    more_notes: list[str] = field(default_factory=list)
+    less_notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -377,6 +381,8 @@ class Composer:
         mood_notes = self.parser.parse(brief.mood).notes if brief.mood and mood is None else []
         dilution = concentration_dilution(brief.concentration)
         liked, liked_accords = self._notes(brief.liked_notes)
+        more, more_accords = self._notes(brief.more_notes)
+        less, less_accords = self._notes(brief.less_notes)
         disliked, disliked_keys, banned_families = self._dislikes(brief.disliked_notes)
         text = " ".join(
             str(x) for x in [brief.fragrance_family, brief.mood, brief.season, brief.intensity, *brief.liked_notes] if x
@@ -388,10 +394,20 @@ class Composer:
         signature_names = {name for group in style.signature for name in group.materials}
 
         split, weights = style.split, dict(style.weights)
-        for accords, share in ((mood_accords, 1.0), (season_accords, 0.7), (liked_accords, 1.5)):
+        for accords, share in ((mood_accords, 1.0), (season_accords, 0.7), (liked_accords, 1.5), (more_accords, 3.0)):
             for accord in accords:
                 if (fam := ACCORD_FAMILY.get(accord)) is not None:
                     weights[fam] = weights.get(fam, 0.0) + share / max(1, len(accords)) * 3
+        # "Less amber": the family weighs less wherever the style chooses, and what is kept of it gets less.
+        more_keys = {compact(n) for n in more}
+        more_families = {ACCORD_FAMILY[a] for a in more_accords if a in ACCORD_FAMILY}
+        less_keys = {compact(n) for n in less} - more_keys
+        less_families = {ACCORD_FAMILY[a] for a in less_accords if a in ACCORD_FAMILY} - more_families
+        for fam in less_families:
+            weights[fam] = min(weights.get(fam, 0.0), 0.0) - 2.0
+        # A facet word ("less sweet", "more green") also names the materials that smell of it, whatever their family.
+        more_facets = {a.split()[-1] for a in more_accords}
+        less_facets = {a.split()[-1] for a in less_accords} - more_facets
         shift = {"light": 8.0, "moderate": 0.0, "strong": -8.0}[intensity]
         targets = dict(zip(LAYERS, (split[0] + shift, split[1], split[2] - shift), strict=True))
 
@@ -420,7 +436,20 @@ class Composer:
                 + 5.0 * len(notes & liked_keys)
                 + 1.5 * min(2, len(notes & inspired))
                 + (0.3 if m.natural else 0.0)
+                + 3.0 * len(notes & more_keys)
+                - 3.0 * len(notes & less_keys)
+                + (1.5 if more_facets & set(m.descriptors) else 0.0)
+                - (1.5 if less_facets & set(m.descriptors) else 0.0)
             )
+
+        def emphasis(m: Material) -> float:
+            """How much more (or less) of `m` a change asks for than the style would use."""
+            notes = self.note_keys[m.name]
+            if notes & more_keys or m.family in more_families or more_facets & set(m.descriptors):
+                return 2.0
+            if notes & less_keys or m.family in less_families or less_facets & set(m.descriptors):
+                return 0.4
+            return 1.0
 
         def ranked(pool: list[Material]) -> list[Material]:
             return sorted(pool, key=lambda m: (m.name in keep_out, -score(m), m.name))
@@ -433,7 +462,8 @@ class Composer:
         omitted: list[dict[str, str]] = []
         # Every liked note gets its best material, whatever the layer; a note a described mood
         # names ("tobacco shop") too, when the style has room for it (never reported as omitted).
-        wished = [(n, True) for n in liked] + [(n, False) for n in mood_notes if n not in liked]
+        wished = [(n, True) for n in [*liked, *(n for n in more if n not in liked)]]
+        wished += [(n, False) for n in mood_notes if n not in liked]
         for note, asked in wished:
             key = compact(note)
             raw = [r for r in self.styles.relatives.get(key, ()) if not r.startswith("family:")]
@@ -452,6 +482,8 @@ class Composer:
             picks = carriers[:1]
             if key not in self.note_keys[picks[0].name]:  # a relative's natural (orange flower for
                 picks += [m for m in carriers if key in self.note_keys[m.name]][:1]  # neroli) and the note's own
+            if key in more_keys:  # "more vanilla": a second carrier, where one alone is held at its usual maximum
+                picks += [m for m in carriers if m not in picks and key in self.note_keys[m.name]][:1]
             for best in picks:
                 if best not in chosen[best.volatility]:
                     chosen[best.volatility].append(best)
@@ -503,7 +535,11 @@ class Composer:
             while blenders and sum(self._usable_max(m, dilution) for m in chosen[layer]) < targets[layer]:
                 chosen[layer].append(blenders.pop(0))
 
-        amounts = self._amounts(chosen, targets, dilution, score)
+        for layer in LAYERS:  # a layer made of what the change raises (lowers) takes more (less) of the whole
+            factors = [emphasis(m) for m in chosen[layer]]
+            if factors:
+                targets[layer] *= (sum(factors) / len(factors)) ** 0.5
+        amounts = self._amounts(chosen, targets, dilution, score, emphasis)
         formula = Formula(
             [Ingredient(m.name, pct, m.cas[0] if m.cas else None) for m, pct in amounts],
             dilution,
@@ -541,6 +577,8 @@ class Composer:
                 "concentration": brief.concentration,
                 "inspiration": brief.inspiration_name,
                 "seed": brief.seed,
+                **({"more_notes": more + more_accords} if more or more_accords else {}),
+                **({"less_notes": less + less_accords} if less or less_accords else {}),
             },
             formula=formula,
             ingredients=ingredients,
@@ -655,7 +693,12 @@ class Composer:
         return ceiling
 
     def _amounts(
-        self, chosen: dict[str, list[Material]], targets: dict[str, float], dilution: float, score: Any
+        self,
+        chosen: dict[str, list[Material]],
+        targets: dict[str, float],
+        dilution: float,
+        score: Any,
+        emphasis: Any = None,
     ) -> list[tuple[Material, float]]:
         out: list[tuple[Material, float]] = []
         for layer in LAYERS:
@@ -664,7 +707,11 @@ class Composer:
                 continue
             caps = {m.name: min(self._usable_max(m, dilution), m.use_max_pct) for m in materials}
             wish = {
-                m.name: (min(m.use_min_pct, caps[m.name]) + caps[m.name]) / 2 * (0.5 + score(m) / 6) for m in materials
+                m.name: (min(m.use_min_pct, caps[m.name]) + caps[m.name])
+                / 2
+                * max(0.05, 0.5 + score(m) / 6)
+                * (emphasis(m) if emphasis else 1.0)
+                for m in materials
             }
             share = targets[layer]
             pcts: dict[str, float] = {}
