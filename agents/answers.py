@@ -9,6 +9,7 @@ labels through the templates). Brand and perfume names stay as written.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prompts import render, templates
@@ -39,10 +40,26 @@ def accords(values: list[str], language: str, limit: int = 4) -> str:
     return ", ".join(korean_accord(a) if language == "ko" else a for a in shown) or "-"
 
 
-def notes(values: list[str], language: str, limit: int | None = None) -> str:
+def korean_note(note: str) -> str:
+    """A note's Korean name; the catalog's group notes ("Woody Notes", "Floral Notes") as their accord's."""
     lexicon = default_lexicon()
+    korean = lexicon.korean("note", note)
+    group = re.fullmatch(r"(.+?)\s+notes?", note, re.IGNORECASE)
+    if korean == note and group:
+        head = group.group(1)
+        named = korean_accord(head.lower())
+        if named == head.lower():
+            named = lexicon.korean("note", head)
+        if named == head:
+            named = label("ko", "family", head.lower())
+        if named not in (head, head.lower()):
+            return f"{named} 노트"
+    return korean
+
+
+def notes(values: list[str], language: str, limit: int | None = None) -> str:
     shown = values[:limit] if limit else values
-    return ", ".join(lexicon.korean("note", n) if language == "ko" else n for n in shown) or "-"
+    return ", ".join(korean_note(n) if language == "ko" else n for n in shown) or "-"
 
 
 def price(amount: float | None, currency: str | None, language: str) -> str:

@@ -58,6 +58,8 @@ class Carried:
 
 def _filters(slots: dict[str, Any]) -> dict[str, Any]:
     filters: dict[str, Any] = {}
+    if slots.get("intensity") == "light":  # "가볍게 뿌릴", "something light": nothing that fills the room
+        filters["sillage_max"] = "moderate"
     if slots.get("disliked_notes"):
         filters["exclude_notes"] = slots["disliked_notes"]
     if slots.get("disliked_accords"):

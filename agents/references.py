@@ -311,6 +311,9 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
             ids = [focus.perfume_id]
         elif len(group) >= 2 and _WHICH.search(text):
             ids, how = group, "group"
+        elif 2 <= len(group) <= 3 and focus.kind != "list":
+            # "Can my boyfriend wear it too?" after two perfumes with none chosen: about each of them.
+            ids = group
         else:
             return None
     if how in ("group", "rank") and len(ids) >= 2 and (_CHOICE.search(text) or how == "group"):

@@ -1,0 +1,162 @@
+"""`fragrance-ai eval chat`: the held-out conversations through the turn service, on the starter catalog.
+
+The whole set runs in CI through the command line (about a minute on the starter catalog), on the
+embedded roles, and must keep at least 0.90 of turns passing in each language; a subset runs on the
+stand-in model roles, whose every turn must pass with the history and the focus in their prompts.
+The checks themselves are unit-tested on made-up turns: each can fail.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agents.chat_eval import DEFAULT_CHAT_EVAL, Checker, Shown, _is_variety, load_chat_eval, select
+from agents.focus import Focus
+from agents.model_roles import orchestrator_messages
+from agents.stand_in_roles import StandIns
+from graphs.events import AllergenLine, FormulaCard, FormulaLine, PerfumeCard
+from graphs.runtime import Runtime
+from graphs.state import Context
+from tests.conftest import StarterIndex, run_cli
+from tools.search.engine import SearchEngine
+
+
+def card(engine: SearchEngine, perfume_id: str) -> PerfumeCard:
+    perfume = engine.get(perfume_id)
+    assert perfume is not None
+    return PerfumeCard(id=perfume.id, brand=perfume.brand, name=perfume.name, price=perfume.price)
+
+
+@pytest.fixture(scope="module")
+def checker(runtime: Runtime, engine: SearchEngine) -> Checker:
+    return Checker(engine, runtime.perfumery)
+
+
+def test_the_set_loads_and_covers_both_languages_and_every_pattern() -> None:
+    conversations = load_chat_eval(DEFAULT_CHAT_EVAL)
+    assert len(conversations) >= 60
+    assert sum(c.lang == "ko" for c in conversations) >= 30 and sum(c.lang == "en" for c in conversations) >= 30
+    patterns = {p for c in conversations for p in c.patterns}
+    assert {"focus_question", "reference", "formula_edit", "dislike", "name_evidence", "slots"} <= patterns
+    assert [c.id for c in select(conversations, ["ko-ref"], 1)] == ["ko-ref-04"]
+
+
+def test_an_unknown_check_is_refused(tmp_path: Any) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("- {id: x, lang: en, patterns: [p], turns: [{user: hi, checks: {answerd: true}}]}\n")
+    with pytest.raises(Exception, match="answerd"):
+        load_chat_eval(path)
+
+
+def test_korean_replies_must_translate_descriptive_words(checker: Checker, engine: SearchEngine) -> None:
+    shown = Shown(
+        cards=[card(engine, "ST0539")], text="Creed Aventus: 프루티, 우디. 지속력은 오래가는 편이에요.", language="ko"
+    )
+    assert checker.check({"language": "ko"}, shown, [], "ko") == []
+    shown.text = "Creed Aventus: fruity, woody. 지속력은 long lasting이에요."
+    (failure,) = checker.check({"language": "ko"}, shown, [], "ko")
+    assert "fruity" in failure and "long lasting" in failure
+    # Material and INCI names may stay as written.
+    formula = FormulaCard(
+        kind="composed",
+        ingredients=[FormulaLine(name="Rose Oil", pct=5)],
+        compliant=True,
+        amendment="51st",
+        allergens_to_declare=[AllergenLine(name="Rosa damascena flower oil (rose)")],
+    )
+    shown = Shown(formulas=[formula], text="처방: Rose Oil 5 %. 표기: Rosa damascena flower oil (rose).", language="ko")
+    assert checker.check({"language": "ko"}, shown, [], "ko") == []
+
+
+def test_exclusions_cover_varieties_but_not_other_families(checker: Checker, engine: SearchEngine) -> None:
+    assert _is_variety("White Musk", "musk") and _is_variety("Sicilian Lemon", "lemon") and _is_variety("Musk", "musk")
+    assert not _is_variety("Orange Blossom", "orange") and not _is_variety("Muskmelon", "musk")
+    musky = Shown(cards=[card(engine, "ST0002")], text="...")  # Coco Mademoiselle: White Musk, the accords
+    (failure,) = checker.check({"perfumes_meet": {"notes_none": ["musk"]}}, musky, [], "en")
+    assert "White Musk" in failure
+    assert checker.check({"perfumes_meet": {"accords_any": ["rose"], "accords_none": ["oud"]}}, musky, [], "en") == []
+
+
+def test_a_price_limit_without_prices_needs_the_reply_to_say_so(checker: Checker, engine: SearchEngine) -> None:
+    perfume = engine.get("ST0539")
+    assert perfume is not None and perfume.price is not None
+    cheap = {"perfumes_meet": {"price_max": perfume.price - 1}}
+    assert checker.check(cheap, Shown(cards=[card(engine, "ST0539")], text="..."), [], "en")
+    ok = {"perfumes_meet": {"price_max": perfume.price}}
+    assert checker.check(ok, Shown(cards=[card(engine, "ST0539")], text="..."), [], "en") == []
+
+
+def test_about_a_rank_reads_the_list_shown_before(checker: Checker, engine: SearchEngine) -> None:
+    listed = Shown(cards=[card(engine, i) for i in ("ST0002", "ST0003", "ST0009")], text="1. ... 2. ... 3. ...")
+    answer = Shown(cards=[card(engine, "ST0003")], text="Chanel Bleu de Chanel lasts long.", final="reply")
+    assert checker.check({"about_shown_rank": 2, "chooses_from_shown": True}, answer, [listed], "en") == []
+    failures = checker.check({"about_shown_rank": 3}, answer, [listed], "en")
+    assert failures and "Sauvage" in failures[0]
+    outside = Shown(cards=[card(engine, "ST0539")], text="Creed Aventus.")
+    assert checker.check({"chooses_from_shown": True}, outside, [listed], "en")
+
+
+def test_a_regulatory_answer_is_read_by_its_first_verdict(checker: Checker) -> None:
+    no = Shown(text="No: 5 % coumarin in the finished EDP is over the IFRA limit of 1.6 %.", final="reply")
+    assert checker.check({"regulatory": {"material": "coumarin", "allowed": False}}, no, [], "en") == []
+    assert checker.check({"regulatory": {"material": "coumarin", "allowed": True}}, no, [], "en")
+    unnamed = Shown(text="Yes, that is allowed.", final="reply")
+    assert checker.check({"regulatory": {"material": "coumarin", "allowed": True}}, unnamed, [], "en")
+
+
+# -- the stand-in roles read only their prompts -----------------------------------------------------
+def test_the_stand_in_orchestrator_answers_a_rank_only_from_the_focus_in_its_prompt(context: Context) -> None:
+    stand_ins = StandIns(context.nlu)
+    focus = Focus(kind="list", list_ids=["ST0002", "ST0003"], group_ids=["ST0002", "ST0003"])
+    previous = [{"role": "user", "content": "rose perfumes please"}]
+
+    def plan_for(summary: dict[str, Any]) -> list[str]:
+        messages = orchestrator_messages("en", {}, {}, "is the second one unisex?", "product_info", summary, previous)
+        answer = stand_ins.models["orchestrator"].invoke(messages)
+        return [call["name"] for call in answer.tool_calls]
+
+    assert plan_for(focus.summary()) == ["ask_about_perfumes"]
+    assert plan_for(Focus().summary()) != ["ask_about_perfumes"]  # no focus in the prompt: no reference
+
+
+def test_stand_ins_report_a_role_that_was_not_shown_the_conversation(context: Context) -> None:
+    stand_ins = StandIns(context.nlu)
+    stand_ins.expect("is it unisex?", ["Tell me about Creed Aventus"])
+    stand_ins.models["intent"].invoke([SystemMessage("classify"), HumanMessage("is it unisex?")])
+    assert stand_ins.failures() == ["the intent model was not shown the previous message"]
+    stand_ins.expect("is it unisex?", ["Tell me about Creed Aventus"])
+    stand_ins.models["intent"].invoke(
+        [SystemMessage("classify"), HumanMessage("Tell me about Creed Aventus"), HumanMessage("is it unisex?")]
+    )
+    assert stand_ins.failures() == []
+
+
+# -- the command, on the starter catalog ---------------------------------------------------------------
+def test_eval_chat_on_the_starter_catalog_meets_the_target(starter_index: StarterIndex) -> None:
+    run = run_cli(["eval", "chat", "--catalog", str(starter_index.home), "--json", "--quiet"], starter_index.home, 600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert report["turns"] == sum(len(c.turns) for c in load_chat_eval()) and report["catalog_perfumes"] > 300
+    for language, entry in report["by_language"].items():
+        assert entry["passed"] >= 0.90, (language, entry, [f["failures"] for f in report["failures"]])
+
+
+def test_eval_chat_on_the_stand_in_models(starter_index: StarterIndex) -> None:
+    """History and focus reach the model roles: follow-ups pass on the model path too."""
+    args = ["eval", "chat", "--models", "fake", "--only", "en-focus-01", "--only", "ko-ref-05", "--json", "--quiet"]
+    run = run_cli([*args, "--catalog", str(starter_index.home)], starter_index.home, 600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    assert report["models"] == "fake" and report["turns"] == 6
+    assert report["failures"] == [], report["failures"]
+
+
+def test_eval_chat_refuses_a_catalog_file(starter_index: StarterIndex, tmp_path: Any) -> None:
+    path = tmp_path / "catalog.csv"
+    path.write_text("id,brand,perfume\n")
+    run = run_cli(["eval", "chat", "--catalog", str(path)], starter_index.home)
+    assert run.returncode == 2 and "FRAGRANCE_HOME folder" in run.stderr
