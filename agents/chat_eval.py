@@ -537,10 +537,12 @@ async def run_chat_eval(
                 customer = await runtime.memory.repository.customer_for("cli", f"eval-{conversation.id}-{run}")
                 thread = f"eval-{conversation.id}-{run}"
                 history: list[Shown] = []
+                said: list[str] = []  # the customer's messages as the roles may see them: redacted
                 for number, turn in enumerate(conversation.turns, 1):
                     inbound = Inbound(text=turn.user, customer_id=customer.id, channel="cli", conversation_id=thread)
                     if stand_ins is not None:
-                        stand_ins.expect(turn.user, history_texts=[t.user for t in conversation.turns[: number - 1]])
+                        stand_ins.expect(turn.user, history_texts=said)
+                        said = [*said, (await runtime.context.guards.check_input(turn.user))[0]]
                     events = await service.say(inbound)
                     shown = Shown.of(events)
                     failures = checker.check(turn.checks, shown, history, conversation.lang)
