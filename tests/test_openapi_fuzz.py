@@ -40,6 +40,9 @@ from tools.search.engine import SearchEngine
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 UNLIMITED = "100000/minute"
+REQUEST_TIMEOUT_S = 60
+"""A slow answer is not what this test looks for (schemathesis waits 10 s by default): on two busy cores
+a first search or turn can take longer."""
 
 
 @dataclass
@@ -172,4 +175,6 @@ def _call(case: Any, seeded: Seeded) -> None:
         if path in ("/api/v1/auth/refresh", "/api/v1/auth/logout"):
             cookies, csrf = _session(case.operation.app)
             headers |= csrf
-    case.call_and_validate(headers=headers, cookies=cookies or None, checks=[not_a_server_error])
+    case.call_and_validate(
+        headers=headers, cookies=cookies or None, checks=[not_a_server_error], timeout=REQUEST_TIMEOUT_S
+    )
