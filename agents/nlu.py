@@ -76,7 +76,8 @@ def perfume_names(engine: SearchEngine, materials: MaterialDB | None = None) -> 
     Rouge" names Baccarat Rouge 540. Replies list notes and materials capitalised, and the
     output guard reads them for perfume names, so a bare name never counts alone when it is a
     note, an accord or a material ("Vetiver", "Cananga"), or one everyday English word
-    ("Wanted", "Absolute": a word of the embedding model's English vocabulary).
+    ("Wanted", "Absolute": a word of the embedding model's English vocabulary). Of two perfumes
+    named by the same words, the better known one is taken.
     """
     names: dict[str, dict[str, str]] = {}
     lexicon = engine.lexicon
@@ -84,7 +85,16 @@ def perfume_names(engine: SearchEngine, materials: MaterialDB | None = None) -> 
     for material in materials.materials if materials else []:
         common |= {name_key(n) for n in [material.name, *material.synonyms]}
     english = engine.embedder.vocabulary()
-    for p in engine.index.perfumes:
+    # Where two perfumes answer to the same words ("Baccarat Rouge 540": the house Baccarat's Rouge 540,
+    # and Maison Francis Kurkdjian's Baccarat Rouge 540), the better known one is meant: one the lexicon
+    # lists among well-known perfumes, else the more rated.
+    perfumes = engine.index.perfumes
+
+    def known(i: int) -> tuple[bool, float]:
+        listed = lexicon.perfume_key(perfumes[i].brand, perfumes[i].name) in lexicon.perfume_aliases
+        return (not listed, -float(engine.index.popularity[i]))
+
+    for p in (perfumes[i] for i in sorted(range(len(perfumes)), key=known)):
         entry = {"id": p.id, "brand": p.brand, "name": p.name}
         # "brand_chars": how many leading characters of the match name the brand, which stays a brand slot.
         names.setdefault(name_key(f"{p.brand} {p.name}"), {**entry, "brand_chars": str(len(name_key(p.brand)) + 1)})

@@ -192,6 +192,7 @@ def test_everyday_words_are_no_perfume_names(named: SlotReader, text: str) -> No
         ("something hot and fine for him, he says", []),
         ("any niche perfume for all occasions?", []),
         ("is Angel too sweet for me?", ["angel"]),  # capitalised inside a sentence: a name
+        ("my sister Angel loves roses", []),  # a person's name
         ("Mugler angel please", ["angel"]),  # with its house
         ("aventus", ["aventus"]),  # no everyday word
         ("No 2 please", []),  # a bare number alone

@@ -147,14 +147,24 @@ def _is_age(folded: str, start: int, end: int) -> bool:
 _PRONOUNS = frozenset("he she him her his hers they them their theirs us our ours i'd i'm i've it's".split())  # noqa: SIM905
 
 
+# A capital after these is a person's name ("my sister Nina", "a friend called Angel"), not a perfume's.
+_PERSON_BEFORE = re.compile(
+    r"(?:sister|brother|mom|mum|mother|dad|father|wife|husband|girlfriend|boyfriend|partner|friend|daughter|son|"
+    r"aunt|uncle|niece|nephew|grandma|grandmother|grandpa|cousin|colleague|boss|coworker|named|called|name is|"
+    r"i'm|i am|this is|it's)\s*,?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _capitalised_inside(word: str, text: str) -> bool:
     """Whether `text` writes `word` with a capital inside a sentence ("Is Angel too sweet?"), not
-    as the first word of one ("Angel food is sweet") and not an all-capitals text."""
+    as the first word of one ("Angel food is sweet"), not as a person's name ("my sister Nina") and
+    not in an all-capitals text."""
     if text.isupper():
         return False
     for m in re.finditer(rf"(?<![A-Za-z]){re.escape(word[:1].upper())}(?i:{re.escape(word[1:])})(?![A-Za-z])", text):
         before = text[: m.start()].rstrip(" \t\"'(")
-        if before and not before.endswith((".", "!", "?", "\n", ":")):
+        if before and not before.endswith((".", "!", "?", "\n", ":")) and not _PERSON_BEFORE.search(before):
             return True
     return False
 
