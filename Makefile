@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint ingest-38k eval bench clean help
+.PHONY: run test install browser lint ingest-38k eval bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,7 +21,14 @@ run: install  ## ingest the starter catalog if nothing is ingested yet, then ser
 	$(BIN)/fragrance-ai ingest --if-missing
 	$(BIN)/fragrance-ai serve
 
-test: install  ## run the whole test suite
+# The browser tests drive Debian's Chromium (Playwright's own download is not used); Korean text needs
+# the Noto CJK fonts. Installed only when missing, so this is a no-op on a prepared machine.
+browser:  ## Debian's chromium and CJK fonts for the browser tests (installed only when missing)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+test: install browser  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: install  ## ruff and mypy

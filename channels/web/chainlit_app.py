@@ -53,7 +53,8 @@ async def on_message(message: cl.Message) -> None:
 @cl.on_chat_resume
 async def on_chat_resume(thread: ThreadDict) -> None:
     """A conversation opened again (a reload, the history list): Chainlit redraws it from the
-    history; what staff pushed while it was closed follows."""
+    history; the last answer's buttons come back, and what staff pushed while it was closed follows."""
+    await turns.restore_buttons()
     state.current().live.follow(thread["id"], after=cl.user_session.get(LAST_EVENT) or 0)
 
 

@@ -2,7 +2,7 @@
 
 Chainlit has no public way to reach a live browser session from outside one of its handlers (a
 staff reply arriving from Slack), to reset its data layer between two app lifetimes in one
-process, to check the origin of its websocket, to mark its session cookie Secure without
+process, to check the origin of its websocket or refuse long-polling, to mark its session cookie Secure without
 SameSite=None, or to serve its page from a route of the product. These few functions do it;
 tests/test_web_chat.py exercises each, so an upgrade that moves them fails there first.
 """
@@ -62,6 +62,13 @@ def check_socket_origins(allowed: Callable[[str | None, dict[str, Any]], bool]) 
     """Chainlit creates its socket server with CORS checks off (any site could open a socket with a
     customer's cookies); `allowed(origin, environ)` decides instead."""
     chainlit.server.sio.eio.cors_allowed_origins = allowed
+
+
+def websocket_only() -> None:
+    """The socket server accepts the websocket transport only (config.toml's `transports` tells the
+    chat page, `window.transports` the widget; this holds for any client): no long-polling sessions
+    for a load balancer to pin."""
+    chainlit.server.sio.eio.transports = ["websocket"]
 
 
 def set_cors_origins(origins: list[str]) -> None:

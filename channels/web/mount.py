@@ -70,6 +70,7 @@ def mount_web_chat(app: FastAPI, settings: Settings) -> None:
     origins = allowed_origins(settings)
     internals.set_cors_origins(origins)
     internals.check_socket_origins(functools.partial(origin_allowed, origins))
+    internals.websocket_only()
     internals.secure_session_cookie(settings.web_cookie_secure)
     if _mounted:
         app.mount(CHAT_PATH, chainlit_app)

@@ -11,6 +11,7 @@ Everything here runs inside a Chainlit handler's context (the session is Chainli
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,6 +49,8 @@ SHOWN = "shown"
 """User-session key: the perfume cards of the last answer (what a button may name)."""
 BUTTONS = "buttons"
 LANGUAGE = "language"
+STAFF_AUTHOR = "staff"
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 _IDS = uuid.uuid5(uuid.NAMESPACE_URL, "fragrance-ai:web-message")
 
 
@@ -63,6 +66,11 @@ def language_hint(ui: Language | None, text: str) -> Language | None:
     if ui == "en" and is_korean(text):
         return None
     return ui
+
+
+def _plain(name: str) -> str:
+    """A staff member's name as text, never as Markdown."""
+    return _MARKDOWN.sub(r"\\\1", name)[:80]
 
 
 def message_id(client_id: str) -> str:
@@ -219,6 +227,15 @@ async def press(action: cl.Action) -> None:
     await run_turn(lambda service: service.start(inbound), language)
 
 
+async def restore_buttons() -> None:
+    """Chainlit does not keep buttons in its history: when a conversation is opened again, the last
+    answer's buttons come back (what they may name was kept with them)."""
+    offered = cl.user_session.get(BUTTONS) or {}
+    for data in offered.get("actions", []):
+        action = cl.Action(**data)
+        await action.send(for_id=str(offered.get("for")))
+
+
 async def _remove_buttons(for_id: str | None) -> None:
     offered = cl.user_session.get(BUTTONS) or {}
     if for_id is None or offered.get("for") != for_id:
@@ -233,8 +250,10 @@ async def show_pushed(event: TurnEvent) -> None:
     drawn goes into the thread's metadata so a later resume starts after it."""
     language: Language = cl.user_session.get(LANGUAGE) or session_language() or "en"
     if isinstance(event, StaffMessage):
-        author = words(language, "staff_named", name=event.staff) if event.staff else words(language, "staff")
-        await cl.Message(content=event.text, author=author).send()
+        # Chainlit shows no author names, so the staff member's name heads the message; "staff" is the
+        # author for the avatar (public/avatars/staff.svg).
+        who = words(language, "staff_named", name=_plain(event.staff)) if event.staff else words(language, "staff")
+        await cl.Message(content=f"{who}\n\n{as_markdown(event.text)}", author=STAFF_AUTHOR).send()
     elif isinstance(event, Notice):
         await cl.Message(content=event.text, author=words(event.language, "assistant")).send()
     else:

@@ -65,7 +65,7 @@ export default function FormulaTable() {
           </ul>
         </Section>
       ) : null}
-      <Section title={p.labels.allergens}>
+      <Section title={`${p.labels.allergens} (${p.labels.in_product})`}>
         {p.allergens.length ? (
           <div style={{ display: "flex", flexWrap: "wrap", gap: "4px 12px", fontSize: "13px" }}>
             {p.allergens.map((a, i) => (
