@@ -1,6 +1,7 @@
 -- Live handoff (the twin of migrations/postgres/0004.handoff.sql).
 
-ALTER TABLE tickets ADD COLUMN language TEXT NOT NULL DEFAULT 'en' CHECK (language IN ('ko', 'en'));
+-- No CHECK here: SQLite verifies one added with ALTER TABLE by a query whose header yoyo prints to stdout.
+ALTER TABLE tickets ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
 CREATE INDEX tickets_status ON tickets (status, created_at);
 
 CREATE TABLE ticket_links (
