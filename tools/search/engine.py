@@ -391,7 +391,8 @@ class SearchEngine:
                 _Constraint(f"{accord} accord", f"{lex.korean('accord', accord)} 어코드", ix.mask_accord(accord))
             )
         if filters.get("price_max") is not None:
-            with np.errstate(invalid="ignore"):
+            # Prices are float32: a ceiling beyond its range (a fuzzer's 1e300) means "no ceiling", not a warning.
+            with np.errstate(invalid="ignore", over="ignore"):
                 mask = ix.price <= float(filters["price_max"])
             out.append(_Constraint(f"under {filters['price_max']:g}", f"{filters['price_max']:g} 이하", mask))
         if filters.get("in_stock"):
