@@ -84,6 +84,9 @@ def perfume_names(engine: SearchEngine, materials: MaterialDB | None = None) -> 
     common = set(lexicon.note_aliases) | set(lexicon.accord_aliases)
     for material in materials.materials if materials else []:
         common |= {name_key(n) for n in [material.name, *material.synonyms]}
+        # The words of botanical and INCI names too: a reply's allergen list writes "Lavandula hybrida
+        # ... oil", and "Lavandula" alone is a perfume's name as well.
+        common |= {w for n in material.synonyms for w in name_key(n).split() if len(w) >= MIN_NAME_CHARS}
     english = engine.embedder.vocabulary()
     # Where two perfumes answer to the same words ("Baccarat Rouge 540": the house Baccarat's Rouge 540,
     # and Maison Francis Kurkdjian's Baccarat Rouge 540), the better known one is meant: one the lexicon
