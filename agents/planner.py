@@ -183,10 +183,13 @@ def _formula_or_rules(
         return [ToolCall("lookup_material", question.tool_args())]
     named = slots.get("formula_lines") or slots.get("materials")
     if focus.kind == "formula" and focus.formula and not named and regulatory.asks_about_formula(text):
-        # "이 배합 IFRA 기준에는 맞는 거죠?": the formula in focus, checked as it was shown.
+        # "이 배합 IFRA 기준에는 맞는 거죠?": the formula in focus, checked as it was shown; where only its
+        # brief is known (a model role's summary of the focus), composed again from it: the same formula.
         lines = [{"name": name, "pct": pct} for name, pct in focus.formula.get("lines") or []]
-        brief = focus.formula.get("brief") or {}
+        brief = {k: v for k, v in (focus.formula.get("brief") or {}).items() if k != "previous"}
         concentration = focus.formula.get("concentration") or brief.get("concentration") or "EDP"
+        if not lines:
+            return [ToolCall("compose_formula", brief)] if brief else None
         return [ToolCall("validate_formula", {"ingredients": lines, "concentration": concentration})]
     return None
 

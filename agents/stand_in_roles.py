@@ -127,7 +127,10 @@ class StandIns:
         focus = Focus.from_dict(prompt_json(system, "In focus: "))
         profile = prompt_json(system, "Remembered preferences: ")
         slots = self.nlu.slots.read(text).to_dict()
-        calls = plan(intent, slots, text, Carried(**carried), profile.get("disliked_notes"), focus=focus)
+        calls = plan(
+            intent, slots, text, Carried(**carried), profile.get("disliked_notes"), focus=focus,
+            remembered_accords=profile.get("disliked_accords"),
+        )  # fmt: skip
         return AIMessage(
             "", tool_calls=[{"name": c.name, "args": c.args, "id": f"call_{i}"} for i, c in enumerate(calls)]
         )
