@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -474,21 +475,33 @@ def sqlite_chat_rows(database: Path, customer_id: str) -> dict[str, int]:
 async def test_erasing_a_customer_erases_their_chat_history_in_the_embedded_mode(
     server: Server, embedded_env: dict[str, str]
 ) -> None:
+    """`fragrance-ai customer delete` reaches the chat history (it cascades from the customer); the
+    page left open is told its chat ended, and the browser then starts as a new customer."""
     chat = SocketChat(server.url)
     try:
         await chat.sign_in()
         customer = await chat.identifier()
         await chat.connect()
         await chat.answered(await chat.say("A vanilla perfume for winter evenings"))
+        await asyncio.sleep(1.0)  # Chainlit writes its history in the background
+        database = Path(embedded_env["FRAGRANCE_HOME"]) / "memory.sqlite3"
+        rows = await asyncio.to_thread(sqlite_chat_rows, database, customer)
+        assert rows["User"] == 1 and rows["Thread"] == 1 and rows["Step"] >= 2 and rows["Element"] >= 1, rows
+
+        erased = await asyncio.to_thread(run_cli, ["customer", "delete", customer, "--yes"], embedded_env)
+        assert erased.returncode == 0, erased.stdout + erased.stderr[-2000:]
+        assert await asyncio.to_thread(sqlite_chat_rows, database, customer) == dict.fromkeys(rows, 0)
+
+        frames = await chat.answered(await chat.say("And something fresher?"))
+        said = [f.data.get("output", "") for f in frames if isinstance(f.data, dict)]
+        assert any("its data was deleted" in text for text in said), said
+        page = await chat.http.get("/chat", follow_redirects=False)
+        assert page.status_code == 200 and 'fai_chat_session=""' in page.headers.get("set-cookie", ""), page.headers
+        chat.http.cookies.delete("fai_chat_session")
+        await chat.sign_in()
+        assert await chat.identifier() != customer, "an erased customer came back"
     finally:
         await chat.close()
-    await asyncio.sleep(1.0)  # Chainlit writes its history in the background
-    database = Path(embedded_env["FRAGRANCE_HOME"]) / "memory.sqlite3"
-    rows = await asyncio.to_thread(sqlite_chat_rows, database, customer)
-    assert rows["User"] == 1 and rows["Thread"] == 1 and rows["Step"] >= 2 and rows["Element"] >= 1, rows
-    erased = await asyncio.to_thread(run_cli, ["customer", "delete", customer, "--yes"], embedded_env)
-    assert erased.returncode == 0, erased.stdout + erased.stderr[-2000:]
-    assert await asyncio.to_thread(sqlite_chat_rows, database, customer) == dict.fromkeys(rows, 0)
 
 
 def test_chainlit_is_mounted_once_per_process_and_each_app_lifetime_has_its_own_history(
@@ -561,6 +574,31 @@ async def test_server_mode_keeps_the_history_in_postgres_across_a_restart_and_er
                     },
                 )
                 assert liked.status_code == 200, liked.text
+
+                # Talk to a person, and a staff reply pushed through Redis reaches this session live.
+                mark = len(chat.frames)
+                person = {"name": "person", "payload": {}, "label": "x", "id": str(uuid.uuid4()), "forId": answer["id"]}
+                pressed = await chat.http.post(
+                    "/chat/project/action", json={"sessionId": chat.session_id, "action": person}
+                )
+                assert pressed.status_code == 200, pressed.text
+                await chat.answered(mark)
+                await asyncio.to_thread(add_staff, env, "jun", STAFF_PASSWORD)
+                async with http_client() as client:
+                    signed = await client.post(
+                        f"{replica.url}/api/v1/auth/login", json={"username": "jun", "password": STAFF_PASSWORD}
+                    )
+                    staff = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+                    sent = await client.post(
+                        f"{replica.url}/api/v1/handoffs/{thread_id}/messages",
+                        json={"text": "안녕하세요, 매장 직원 준입니다."},
+                        headers=staff,
+                    )
+                    assert sent.status_code == 200, sent.text
+                deadline = time.monotonic() + 30
+                while not any("매장 직원 준입니다" in str(f.data) for f in chat.frames[mark:]):
+                    assert time.monotonic() < deadline, [f.event for f in chat.frames[mark:]]
+                    await asyncio.sleep(0.2)
             finally:
                 await chat.close()
             await asyncio.sleep(1.0)  # Chainlit writes its history in the background

@@ -40,11 +40,15 @@ _FOREIGN = (
 
 class _ExpectedFallbacks(logging.Filter):
     """Chainlit warns on every page load that ko-KR falls back to ko and that chainlit.md is one file
-    for both languages: both are how this folder is meant to be, not news for the operator."""
+    for both languages, and on every answer with cards that it has no file storage (the cards' props
+    are kept in the history's rows, which is all they need): how this chat is meant to be, not news
+    for the operator."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith(("Translation file for ", "Translated markdown file for "))
+        return not message.startswith(
+            ("Translation file for ", "Translated markdown file for ", "Data Layer: No storage client configured")
+        )
 
 
 @contextlib.contextmanager

@@ -82,12 +82,19 @@ def mount_web_chat(app: FastAPI, settings: Settings) -> None:
 async def chat_page(request: Request) -> Response:
     """GET /chat: a customer who comes back (a reload, a later visit) lands in their latest
     conversation, as it was; the chat's "new chat" button starts another. A first visit gets the
-    chat's start page."""
+    chat's start page, and so does a browser whose customer was erased: its chat session is ended
+    (the page then signs in a new visitor)."""
     from channels.web import internals, signin
 
-    thread_id = await signin.latest_thread(request)
-    if thread_id is not None:
-        return RedirectResponse(f"{CHAT_PATH}/thread/{thread_id}", status_code=307)
+    customer_id = signin.session_identifier(request)
+    if customer_id is not None:
+        if not await signin.customer_exists(customer_id):
+            page = await internals.chat_page(request)
+            page.delete_cookie(boot.SESSION_COOKIE, path="/")
+            return page
+        thread_id = await signin.latest_thread(customer_id)
+        if thread_id is not None:
+            return RedirectResponse(f"{CHAT_PATH}/thread/{thread_id}", status_code=307)
     return await internals.chat_page(request)
 
 

@@ -79,21 +79,31 @@ async def sign_in_with_token(request: Request) -> Response:
     return response
 
 
-async def latest_thread(request: Request) -> str | None:
-    """The id of the signed-in customer's most recent conversation, when it is recent; None for a
-    browser without a valid chat session, or a customer without one."""
+def session_identifier(request: Request) -> str | None:
+    """The customer id the browser's chat session names (Chainlit's signed cookie), if it is valid."""
     token = get_token_from_cookies(dict(request.cookies))
     if not token:
         return None
     try:
-        identifier = decode_jwt(token).identifier
-        history = state.current().history
-        user = await history.get_user(identifier)
+        return decode_jwt(token).identifier
+    except Exception:  # expired, forged, or signed before WEB_SECRET changed
+        return None
+
+
+async def customer_exists(customer_id: str) -> bool:
+    return await state.current().runtime.memory.repository.get_customer(customer_id) is not None
+
+
+async def latest_thread(customer_id: str) -> str | None:
+    """The id of the customer's most recent conversation, when it is recent."""
+    history = state.current().history
+    try:
+        user = await history.get_user(customer_id)
         if user is None:
             return None
         page = await history.list_threads(Pagination(first=1), ThreadFilter(userId=user.id))
-    except Exception as exc:  # an expired session, a history that does not answer: the start page
-        log.debug("no conversation to resume: %s", type(exc).__name__)
+    except Exception as exc:  # a history that does not answer: the start page
+        log.warning("no conversation to resume: %s", type(exc).__name__)
         return None
     if not page.data:
         return None

@@ -156,7 +156,11 @@ async def run_turn(start: Callable[[TurnService], Awaitable[TurnStream]], langua
     if service is None:
         await say(words(language, "not_ready"), language)
         return
+    user = cl.context.session.user
     try:
+        if user is not None and await web.runtime.memory.repository.get_customer(user.identifier) is None:
+            await say(words(language, "erased"), language)  # erased while this page was open
+            return
         stream = await start(service)
     except ConversationBusy:
         await say(words(language, "busy"), language)
@@ -165,6 +169,10 @@ async def run_turn(start: Callable[[TurnService], Awaitable[TurnStream]], langua
         await say(words(language, "not_yours"), language)
         return
     except (StoreUnavailable, SessionUnavailable, MessageRejected):
+        await say(words(language, "unavailable"), language)
+        return
+    except Exception:  # never an exception's text in the customer's chat
+        log.exception("a web turn could not start")
         await say(words(language, "unavailable"), language)
         return
     view = TurnView(language)
