@@ -590,9 +590,7 @@ class PostgresRepository:
             )
         return None if row is None else User(**dict(row))
 
-    async def create_refresh_token(
-        self, jti: str, user_id: str, family: str, expires_at: datetime
-    ) -> RefreshToken:
+    async def create_refresh_token(self, jti: str, user_id: str, family: str, expires_at: datetime) -> RefreshToken:
         async with self._connection() as conn:
             try:
                 row = await conn.fetchrow(
@@ -705,11 +703,17 @@ class PostgresRepository:
         return ids
 
     async def purge_transcripts(self, older_than: datetime) -> int:
-        async with self._connection() as conn:
+        # The web chat's own copy of what was said (Chainlit's steps, their elements and feedback
+        # cascade) goes by the same rule as the transcript.
+        naive_utc = _aware(older_than).astimezone(UTC).replace(tzinfo=None)
+        async with self._transaction() as conn:
             status = await conn.execute(
                 "DELETE FROM messages WHERE created_at < $1", _aware(older_than), timeout=PURGE_TIMEOUT_S
             )
-        return int(status.split()[-1])
+            steps = await conn.execute(
+                'DELETE FROM chainlit."Step" WHERE "createdAt" < $1', naive_utc, timeout=PURGE_TIMEOUT_S
+            )
+        return int(status.split()[-1]) + int(steps.split()[-1])
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -198,9 +198,7 @@ class Repository(Protocol):
         in one transaction; None when there is no such account."""
         ...
 
-    async def create_refresh_token(
-        self, jti: str, user_id: str, family: str, expires_at: datetime
-    ) -> RefreshToken:
+    async def create_refresh_token(self, jti: str, user_id: str, family: str, expires_at: datetime) -> RefreshToken:
         """RecordNotFound when the account does not exist."""
         ...
 
@@ -229,5 +227,6 @@ class Repository(Protocol):
         ...
 
     async def purge_transcripts(self, older_than: datetime) -> int:
-        """Delete transcript lines created before `older_than`; returns how many."""
+        """Delete transcript lines created before `older_than`, and the web chat's own history
+        (Chainlit's steps) of the same age; returns how many rows went."""
         ...

@@ -560,9 +560,7 @@ class SqliteRepository:
             row = await _one(conn, f"SELECT {_USER} FROM users WHERE id = ?", user_id)
         return None if row is None else _user(row)
 
-    async def create_refresh_token(
-        self, jti: str, user_id: str, family: str, expires_at: datetime
-    ) -> RefreshToken:
+    async def create_refresh_token(self, jti: str, user_id: str, family: str, expires_at: datetime) -> RefreshToken:
         token = RefreshToken(
             jti=jti, user_id=user_id, family=family, created_at=_now(), expires_at=_dt(_ts(expires_at))
         )
@@ -676,9 +674,13 @@ class SqliteRepository:
         return ids
 
     async def purge_transcripts(self, older_than: datetime) -> int:
+        # The web chat's own copy of what was said (Chainlit's steps) goes by the same rule; its
+        # createdAt is ISO 8601 UTC text, which sorts as time.
+        stamp = older_than.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
         async with self._writing() as conn:
             cursor = await conn.execute("DELETE FROM messages WHERE created_at < ?", (_ts(older_than),))
-            return cursor.rowcount
+            steps = await conn.execute('DELETE FROM "Step" WHERE "createdAt" < ?', (stamp,))
+            return cursor.rowcount + steps.rowcount
 
 
 # -- helpers -------------------------------------------------------------------------------

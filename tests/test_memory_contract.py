@@ -440,6 +440,47 @@ async def test_purge_transcripts_and_idle_conversations(backend: Backend) -> Non
     assert line.seq == 3
 
 
+async def test_purge_also_ages_out_the_web_chats_own_history(backend: Backend) -> None:
+    """Chainlit keeps its own copy of what was said (steps); retention applies to it too."""
+    talk = await new_talk(backend)
+    user, thread, step = uid(), uid(), uid()
+    old, now = "2001-01-01T00:00:00.000", datetime.now(UTC).replace(tzinfo=None)
+    if backend.server:
+        conn = await asyncpg.connect(backend.settings.database_url)
+        try:
+            await conn.execute('INSERT INTO chainlit."User" (id, identifier) VALUES ($1, $2)', user, talk.customer_id)
+            await conn.execute('INSERT INTO chainlit."Thread" (id, "userId") VALUES ($1, $2)', thread, user)
+            for sid, at in ((step, datetime(2001, 1, 1)), (uid(), now)):
+                await conn.execute(
+                    'INSERT INTO chainlit."Step" (id, "threadId", type, "createdAt", "startTime", "endTime") '
+                    "VALUES ($1, $2, 'user_message', $3, $3, $3)",
+                    sid,
+                    thread,
+                    at,
+                )
+            await backend.memory.repository.purge_transcripts(datetime(2002, 1, 1, tzinfo=UTC))
+            left = [r["id"] for r in await conn.fetch('SELECT id FROM chainlit."Step" WHERE "threadId" = $1', thread)]
+        finally:
+            await conn.close()
+    else:
+        import sqlite3
+
+        path = backend.settings.embedded_memory_dir / "memory.sqlite3"
+        with sqlite3.connect(path) as db:
+            db.execute('INSERT INTO "User" (id, identifier) VALUES (?, ?)', (user, talk.customer_id))
+            db.execute('INSERT INTO "Thread" (id, "userId") VALUES (?, ?)', (thread, user))
+            for sid, at in ((step, old), (uid(), now.isoformat(timespec="milliseconds"))):
+                db.execute(
+                    'INSERT INTO "Step" (id, "threadId", type, "createdAt", "startTime", "endTime") '
+                    "VALUES (?, ?, 'user_message', ?, ?, ?)",
+                    (sid, thread, at, at, at),
+                )
+        await backend.memory.repository.purge_transcripts(datetime(2002, 1, 1, tzinfo=UTC))
+        with sqlite3.connect(path) as db:
+            left = [r[0] for r in db.execute('SELECT id FROM "Step" WHERE "threadId" = ?', (thread,))]
+    assert len(left) == 1 and step not in left
+
+
 # -- unreachable stores --------------------------------------------------------------------
 async def test_unreachable_database_is_store_unavailable(backend: Backend, tmp_path: Path) -> None:
     if backend.server:
