@@ -60,6 +60,9 @@ def _filters(slots: dict[str, Any]) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if slots.get("intensity") == "light":  # "가볍게 뿌릴", "something light": nothing that fills the room
         filters["sillage_max"] = "moderate"
+    sillage = slots.get("sillage") or []
+    if sillage and not {"strong", "enormous"} & set(sillage):  # "she gets headaches from strong stuff"
+        filters["sillage_max"] = sillage[-1]
     if slots.get("disliked_notes"):
         filters["exclude_notes"] = slots["disliked_notes"]
     if slots.get("disliked_accords"):
@@ -86,6 +89,8 @@ def _holding(earlier: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]
     out = dict(filters)
     if "price_max" not in filters and earlier.get("price_max") is not None and earlier.get("price_currency"):
         out["price_max"], out["price_currency"] = earlier["price_max"], earlier["price_currency"]
+    if "sillage_max" not in filters and "sillage_min" not in filters and earlier.get("sillage_max"):
+        out["sillage_max"] = earlier["sillage_max"]  # a ceiling for a reason (headaches) holds until changed
     for key in ("exclude_notes", "exclude_accords"):
         merged = list(dict.fromkeys([*(earlier.get(key) or []), *(filters.get(key) or [])]))
         if merged:
@@ -242,7 +247,7 @@ def plan(
         query = text
         # A turn that states a condition (a budget, a dislike) with at most a passing mood or occasion ("under
         # 130,000 won please, she's a student") narrows the last search; notes, accords or a house start anew.
-        stated = ("budget", "disliked_notes", "disliked_accords", "intensity", "longevity")
+        stated = ("budget", "disliked_notes", "disliked_accords", "intensity", "longevity", "sillage")
         condition = any(slots.get(k) for k in stated)
         new_subject = any(slots.get(k) for k in ("liked_notes", "accords", "brands")) or (
             not condition and any(slots.get(k) for k in ("mood", "season", "occasion", "gender"))

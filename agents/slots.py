@@ -41,6 +41,17 @@ _BARE_BUDGET = re.compile(
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 # "10만원 안 넘는", "no more than $50", "not over 100,000": a ceiling, though "넘는"/"more than" is said.
 _NOT_OVER = re.compile(r"안\s*넘|넘지\s*않|넘기지\s*않|no more than|not more than|not over|not above|or less|이하")
+# A floor said to leave out what lies above it, which makes it a ceiling: "15만원 넘는 건 빼고",
+# "10만원 이상은 부담돼요", "nothing over $80", "skip anything above 100k", "over $120 is too much".
+_EXCLUDED_FLOOR_AFTER = re.compile(
+    r"\s*(?:이상|넘는|넘어가는|넘어가면|넘으면|초과|넘게)\s*(?:인|하는)?\s*(?:건|거|것|걸|제품|향수|애들)?\s*"
+    r"(?:은|는|을|를|도|이면)?\s*(?:다|전부|좀|너무)?\s*(?:빼|제외|말고|안\s*돼|싫|무리|패스|부담|비싸|못\s*사)|"
+    r"\s*(?:or more\s*)?(?:is|are|'s)\s*(?:too much|out|a no|off the table|too pricey|too expensive)"
+)
+_EXCLUDED_FLOOR_BEFORE = re.compile(
+    r"(?:nothing|no|skip|exclude|excluding|without|never|leave out|drop|not)\s+(?:\w+\s+){0,2}"
+    r"(?:over|above|more than|pricier than)\s*$"
+)
 _BUDGET_CUE = re.compile(
     r"under|below|less than|max|budget|cheaper than|within|up to|spend|afford|"
     r"이하|미만|이내|안쪽|까지|정도|예산|안\s*넘|넘지\s*않"
@@ -252,6 +263,8 @@ class SlotReader:
         for name, pattern in _INTENSITY.items():  # "light" wins: "less intense" says both words
             if pattern.search(folded) and slots.intensity is None:
                 slots.intensity = name
+        if slots.intensity == "strong" and slots.sillage and not {"strong", "enormous"} & set(slots.sillage):
+            slots.intensity = "light"  # "진한 향은 두통이 와요": the strength is what is ruled out
         slots.budget = self._budget(folded)
         more, less, spans = self._amount_changes(folded)
         slots.more_notes, slots.less_notes = more, less
@@ -448,6 +461,10 @@ def _bound(folded: str, start: int, end: int) -> str:
     around = folded[max(0, start - 14) : end + 10]
     if _NOT_OVER.search(around):
         return "max"
+    if _EXCLUDED_FLOOR_AFTER.match(folded[end : end + 24]) or _EXCLUDED_FLOOR_BEFORE.search(
+        folded[max(0, start - 40) : start]
+    ):
+        return "max"  # what lies over the amount is left out: "15만원 넘는 건 빼고", "nothing over $80"
     after, before = folded[end : end + 8], folded[max(0, start - 14) : start]
     return (
         "min" if _AT_LEAST.search(after) or re.search(r"(?:over|at least|more than|from|above)\s*$", before) else "max"

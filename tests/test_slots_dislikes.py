@@ -203,3 +203,110 @@ def test_leftover_words_reach_perfume_names_only_with_evidence(
 ) -> None:
     parsed = engine.parser.parse(text)
     assert engine.parser.name_words(parsed) == kept, parsed.keywords
+
+
+# -- dislikes a clause away, reasons, budgets left out, food in passing (fresh set, round 2) -----------
+@pytest.mark.parametrize(
+    ("text", "notes", "accords"),
+    [
+        ("장미 향은 엄마 화장대 냄새 같아서 정말 질색이에요", ["Rose"], ["rose"]),
+        ("머스크 냄새는 학창시절 생각나서 싫었어요", ["Musk"], []),
+        ("우디한 건 솔직히 하나도 안 들어갔으면 좋겠어요", [], ["woody"]),
+        ("my boyfriend can't stand oud smells", ["Oud"], ["oud"]),
+        ("he's just not a fan of patchouli", ["Patchouli"], []),
+        ("she is not much of a fan of musk", ["Musk"], []),
+    ],
+)
+def test_a_dislike_a_few_words_after_its_item_is_an_exclusion(
+    reader: SlotReader, text: str, notes: list[str], accords: list[str]
+) -> None:
+    """A Korean dislike cue may close the clause a few words after the item, with a reason between."""
+    slots = read(reader, text)
+    assert set(notes) <= set(slots.get("disliked_notes", [])), slots
+    assert set(accords) <= set(slots.get("disliked_accords", [])), slots
+    assert not set(notes) & set(slots.get("liked_notes", [])), slots
+    assert not set(accords) & set(slots.get("accords", [])), slots
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["장미는 좋은데 머스크는 친구가 쓰는 거라 싫어", "장미 향수 추천해 주세요 머스크 없는 걸로"],
+)
+def test_a_far_dislike_cue_reaches_only_its_own_item(reader: SlotReader, text: str) -> None:
+    slots = read(reader, text)
+    assert "Rose" in slots.get("liked_notes", []) and "Musk" in slots.get("disliked_notes", []), slots
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["향이 세면 두통이 와요", "엄마가 진한 향은 두통이 온대요", "my dad gets migraines from loud colognes",
+     "she gets sick from powerful perfumes"],
+)  # fmt: skip
+def test_a_headache_from_strong_scents_is_a_sillage_ceiling(reader: SlotReader, text: str) -> None:
+    slots = read(reader, text)
+    assert slots.get("sillage") == ["intimate", "moderate"], slots
+    assert slots.get("intensity") != "strong", slots
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("20만원 이상은 좀 부담돼요", {"max": 200_000.0, "currency": "KRW"}),
+        ("10만원 넘어가면 빼 주세요", {"max": 100_000.0, "currency": "KRW"}),
+        ("skip anything over $90 please", {"max": 90.0, "currency": "USD"}),
+        ("over $120 is too much for me", {"max": 120.0, "currency": "USD"}),
+        ("10만원 이상 향수 보여줘", {"min": 100_000.0, "currency": "KRW"}),
+        ("something over $100", {"min": 100.0, "currency": "USD"}),
+    ],
+)
+def test_a_floor_said_to_leave_out_what_is_above_is_a_ceiling(
+    reader: SlotReader, text: str, budget: dict[str, Any]
+) -> None:
+    assert read(reader, text).get("budget") == budget
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("drinking some coffee while I browse, want something floral", "Coffee"),
+        ("having a hot cocoa, show me woody ones", "Cocoa"),
+        ("커피 마시다가 생각났는데 우디한 향 있을까요", "Coffee"),
+        ("녹차 마시면서 찾는 중인데 포근한 향 있을까요", "Green Tea"),
+    ],
+)
+def test_a_drink_had_while_writing_is_no_request(reader: SlotReader, text: str, absent: str) -> None:
+    slots = read(reader, text)
+    assert absent not in slots.get("liked_notes", []), slots
+    assert absent.lower() not in slots.get("accords", []), slots
+
+
+@pytest.mark.parametrize("text", ["I love green tea scents", "커피 향 좋아요"])
+def test_a_drink_asked_for_is_still_a_note(reader: SlotReader, text: str) -> None:
+    assert read(reader, text).get("liked_notes"), text
+
+
+def test_an_exclusion_or_a_sillage_ceiling_never_pads_the_list(engine: SearchEngine) -> None:
+    """A short list beats a perfume the customer cannot wear: the nearest misses that fill the list
+    never break a dislike or a sillage ceiling, whatever else they miss."""
+    for query in ("a leather perfume from the 1950s without vanilla", "1960년대 가죽 향수, 바닐라는 질색"):
+        for r in engine.search_sync(query, 8).results:
+            perfume = engine.get(r.id)
+            assert perfume is not None
+            assert "vanilla" not in perfume.accords and "Vanilla" not in perfume.notes, (query, r.name)
+    for query in (
+        "she gets headaches from strong stuff, a rose from the 1970s",
+        "향이 강하면 머리 아파요, 1970년대 장미",
+    ):
+        for r in engine.search_sync(query, 8).results:
+            perfume = engine.get(r.id)
+            assert perfume is not None and perfume.sillage in ("intimate", "moderate"), (query, r.name)
+
+
+@pytest.mark.parametrize("query", ["something gourmand for a cold night", "구르망 향수 추천해 주세요"])
+def test_a_liked_family_word_is_met_by_its_members(engine: SearchEngine, query: str) -> None:
+    """No starter perfume is labelled "gourmand": sweet, vanilla or caramel ones answer it."""
+    results = engine.search_sync(query, 5).results
+    assert results
+    for r in results:
+        perfume = engine.get(r.id)
+        assert perfume is not None and {"sweet", "vanilla", "caramel"} & set(perfume.accords), r.name

@@ -249,6 +249,9 @@ class _Constraint:
     label_en: str
     label_ko: str
     mask: np.ndarray
+    # A firm constraint (a dislike, a sillage ceiling) is never relaxed to fill the list: a
+    # shorter list beats a perfume the customer said they cannot wear.
+    firm: bool = False
 
 
 _COLUMNS = ("year", "gender", "longevity", "sillage", "price", "stock", "popularity")
@@ -414,7 +417,7 @@ class SearchEngine:
                 mask = ~ix.mask_notes([note, *relatives])
                 for accord in accords:
                     mask &= ~ix.mask_accord(accord)
-                out.append(_Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", mask))
+                out.append(_Constraint(f"no {note.lower()}", f"{lex.korean('note', note)} 없음", mask, firm=True))
         for accord in parsed.exclude_accords:
             # A family word excludes its members too: "no citrus" is no bergamot or lemon either.
             notes, accords = self.parser.accord_family(accord)
@@ -423,7 +426,7 @@ class SearchEngine:
                 mask &= ~ix.mask_accord(other)
             if notes:
                 mask &= ~ix.mask_notes(notes)
-            out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", mask))
+            out.append(_Constraint(f"not {accord}", f"{lex.korean('accord', accord)} 아님", mask, firm=True))
         if parsed.brands:
             mask = np.zeros(ix.size, dtype=bool)
             for brand in parsed.brands:
@@ -457,6 +460,8 @@ class SearchEngine:
                     "sillage " + "/".join(parsed.sillage),
                     "확산력 " + "/".join(parsed.sillage),
                     np.isin(ix.sillage, ranks),
+                    # a ceiling ("nothing loud", "headaches from strong stuff") is firm; a wish for more is not
+                    firm="strong" not in parsed.sillage and "enormous" not in parsed.sillage,
                 )
             )
         return out
@@ -486,14 +491,19 @@ class SearchEngine:
         for c in hard:
             mask &= c.mask
         relaxed: list[str] = []
-        groups = [[a] for a in parsed.accords] + parsed.preferred_accords
+        # A liked family word is met by its members too: "gourmand" by a sweet, vanilla or caramel perfume
+        # (a catalog may not label a single perfume with the family word itself).
+        groups = [[a, *self.parser.accord_family(a)[1]] for a in parsed.accords] + parsed.preferred_accords
         # Preferences narrow the candidates only while enough remain, in this order:
         # named accords, the literal note of a note/accord twin, then mood/season groups.
         # Each stage is tried narrowest first: a season/mood group by its most typical accords (the
         # first listed), then by all of them.
         stages: list[tuple[str, list[np.ndarray]]] = []
         for group in groups[: len(parsed.accords)]:
-            stages.append((group[0], [ix.mask_accord(group[0])]))
+            family_mask = ix.mask_accord(group[0])
+            for member in group[1:]:
+                family_mask |= ix.mask_accord(member)
+            stages.append((group[0], [ix.mask_accord(group[0]), family_mask]))
         for note in parsed.notes:
             if note.lower() in parsed.accords:
                 stages.append((f"note {note.lower()}", [ix.mask_notes([note])]))
@@ -534,7 +544,11 @@ class SearchEngine:
             unmet = np.zeros(ix.size, dtype=np.int16)
             for c in hard:
                 unmet += ~c.mask
-            candidates = np.flatnonzero(strict & ~mask)
+            firm = strict.copy()
+            for c in hard:
+                if c.firm:
+                    firm &= c.mask
+            candidates = np.flatnonzero(firm & ~mask)
             ranked = candidates[np.lexsort((-everything[candidates], unmet[candidates]))][: top_k - len(results)]
             for i in ranked:
                 misses = [c for c in hard if not c.mask[i]]

@@ -40,6 +40,15 @@ _KO_CUE_PREFIX = (
     r"(?:(?:저|제|나|내|저희|우리|남편|아내|와이프|엄마|아빠|그|그녀)\s*(?:랑|한테|에게|하고|와|이랑|는|은)?\s*)?"
     r"(?:(?:너무|좀|잘|별로|절대|절대로|전혀|많이|진짜|정말|아예|꼭|다|전부|모두|무조건|완전)\s*){0,2}"
 )
+# A dislike said a few words after its item, within the same clause ("꽃냄새는 할머니 화장품 같다고
+# 싫어해", "단 냄새는 딱 질색", "바닐라 들어간 건 하나도 없었으면"): only the unmistakable cues
+# reach that far, never past a clause break or a word of liking.
+_KO_FAR_CUE = re.compile(
+    r"(?:싫어|싫다|싫은|싫고|싫대|싫으|싫었|질색|없었으면|안\s?들어갔으면|안\s?났으면|없으면|빼고|빼\s?주|빼\s?줘|제외|말고|사절|"
+    r"머리\s?(?:가\s?)?아프|머리\s?(?:가\s?)?아파|두통|못\s?참|못\s?견디|넣지\s?마|넣지\s?말|거부감|역겨|역하)"
+)
+_KO_CLAUSE_BREAK = re.compile(r"[.,!?;~\n]|는데|지만|그리고|근데|하지만|좋아|좋은|좋겠|원해|찾|추천")
+_KO_FAR_WORDS = 6  # words a far cue may stand after its item
 _KO_NOT_SWEET = re.compile(r"(?:달|달달하|달콤하|스윗하)지\s*않|안\s*달(?:고|달한|콤한|은|아요)|덜\s*달")
 # Intensifiers before a longevity or sillage phrase ("지속력 엄청 좋은", "lasts really long") are
 # dropped before matching, unless they begin a lexicon phrase themselves ("엄청 오래", "너무 센").
@@ -233,6 +242,27 @@ class _Hit:
     terms: list[Term]
     negated: bool = False
     reference: bool = False  # a brand named as a reference ("like Chanel"), not a filter
+
+
+# A food or drink the customer is having as they write ("sipping green tea rn", "커피 마시면서"):
+# what they are doing, not what the perfume should smell of. The words stay read (no perfume name
+# is looked for in them), but ask for nothing.
+_EN_CONSUMING_BEFORE = re.compile(
+    r"(?<![a-z])(?:sipping|drinking|drank|eating|ate|having|munching(?: on)?|snacking on|nursing|enjoying)\s+"
+    r"(?:(?:some|a|an|my|the|hot|iced|cold|warm|fresh|cup of|glass of|mug of|bowl of|bit of)\s+)*$"
+)
+_KO_CONSUMING_AFTER = re.compile(
+    r"^\s*(?:을|를|이|가|도|한\s*잔|한잔)?\s*(?:마시면서|마시는\s*중|마시고\s*있|마시다가|마시며|마시는데|"
+    r"먹으면서|먹는\s*중|먹고\s*있|먹다가|먹으며|먹는데|홀짝)"
+)
+
+
+def _in_passing(folded: str, hit: _Hit) -> bool:
+    """Whether a note or accord is only something being eaten or drunk as the text is written."""
+    if not any(t.kind in ("note", "accord") for t in hit.terms) or hit.negated:
+        return False
+    before, after = folded[max(0, hit.start - 40) : hit.start], folded[hit.end : hit.end + 16]
+    return bool(_EN_CONSUMING_BEFORE.search(before) or _KO_CONSUMING_AFTER.match(after))
 
 
 def _generic_note(note: str) -> bool:
@@ -483,7 +513,8 @@ class QueryParser:
         self._mark_references(folded, hits)
         self._mark_negations(folded, hits)
         for hit in hits:
-            self._apply(parsed, hit)
+            if not _in_passing(folded, hit):
+                self._apply(parsed, hit)
         if _KO_NOT_SWEET.search(folded):
             _add(parsed.exclude_accords, "sweet")
             if "sweet" in parsed.accords:
@@ -644,10 +675,23 @@ class QueryParser:
                 last = negatable[group_end]
                 following = [h.start for h in hits if h.start >= last.end]
                 tail = folded[last.end : min(following) if following else len(folded)]
-                if self._neg_after.search(tail):
+                if self._neg_after.search(tail) or self._far_dislike(folded, last.end, negatable[group_end + 1 :]):
                     for hit in negatable[index : group_end + 1]:
                         hit.negated = True
                 index = group_end + 1
+
+    @staticmethod
+    def _far_dislike(folded: str, end: int, later: list[_Hit]) -> bool:
+        """Whether an unmistakable dislike cue closes the clause that a Korean item opens, a few
+        words on ("꽃냄새는 할머니 화장품 같다고 싫어해"); words of other kinds (a mood, a person)
+        may stand between, another note or accord may not (it is the one the cue is about)."""
+        stop = later[0].start if later else len(folded)
+        clause = folded[end:stop]
+        brk = _KO_CLAUSE_BREAK.search(clause)
+        if brk:
+            clause = clause[: brk.start()]
+        cue = _KO_FAR_CUE.search(clause)
+        return bool(cue) and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
 
     @staticmethod
     def _hit_between(hits: list[_Hit], start: int, end: int, allow: list[_Hit]) -> bool:
