@@ -310,3 +310,24 @@ def test_a_liked_family_word_is_met_by_its_members(engine: SearchEngine, query: 
     for r in results:
         perfume = engine.get(r.id)
         assert perfume is not None and {"sweet", "vanilla", "caramel"} & set(perfume.accords), r.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["향이 진하지 않은 걸로 부탁해요", "진하지 않았으면 좋겠어요", "향이 너무 세지 않게 해 주세요",
+     "nothing too strong please", "something not overpowering"],
+)  # fmt: skip
+def test_not_strong_is_a_sillage_ceiling(reader: SlotReader, text: str) -> None:
+    assert read(reader, text).get("sillage") == ["intimate", "moderate"], text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["the air at work is pure poison, want something fresh", "my week was pure hell, need a clean soapy scent"],
+)
+def test_everyday_words_around_a_request_do_not_reach_the_vector(engine: SearchEngine, query: str) -> None:
+    """Words that say nothing of the scent pull perfumes named by them through the vector side."""
+    parsed = engine.parser.parse(query)
+    assert parsed.vector_words is not None
+    assert not {"poison", "hell"} & set(parsed.vector_words), parsed
+    assert not {"poison", "hell"} & set(parsed.embedding_text().split()), parsed.embedding_text()

@@ -199,6 +199,7 @@ class ParsedQuery:
     occasions: list[str] = field(default_factory=list)
     preferred_accords: list[list[str]] = field(default_factory=list)  # one any-of group per word
     keywords: list[str] = field(default_factory=list)  # words the lexicon does not know
+    vector_words: list[str] | None = None  # the keywords the vector side reads (None: all of them)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,8 +229,9 @@ class ParsedQuery:
             bits.append("notes: " + ", ".join(self.notes))
         if self.brands:
             bits.append("by " + ", ".join(self.brands))
-        if self.keywords:
-            bits.append(" ".join(self.keywords))
+        words = self.keywords if self.vector_words is None else self.vector_words
+        if words:
+            bits.append(" ".join(words))
         # With nothing positive understood, "perfume" it is: the raw text could carry an
         # excluded word ("no oud") straight into the vector.
         return "; ".join(bits)
@@ -524,6 +526,14 @@ class QueryParser:
         if self._neg_before:
             consumed += [(m.start(), m.end()) for m in self._neg_before.finditer(folded)]
         parsed.keywords = self._leftover_words(folded, consumed)
+        if parsed.has_constraints():
+            # Everyday words around what was understood ("office air is pure poison lately") say nothing
+            # of the scent, and in the vector they pull perfumes named by them (Poison Ivy); names with
+            # evidence still reach the lexical side (see `name_words`).
+            named = set(self.name_words(parsed))
+            parsed.vector_words = [w for w in parsed.keywords if w in named or w.strip("'") not in self.common_words]
+        else:
+            parsed.vector_words = list(parsed.keywords)
         return parsed, unknown
 
     def name_words(self, parsed: ParsedQuery) -> list[str]:
