@@ -234,6 +234,12 @@ def _ci(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def _name_key(name: str) -> str:
+    """A perfume name as the checker matches it: case and punctuation aside, since catalogs spell the
+    same name "Terre d'Hermes" or "Terre d Hermes", "Dolce&Gabbana" or "Dolce Gabbana"."""
+    return " ".join(re.sub(r"[^\w]+", " ", name.casefold()).split())
+
+
 def _is_variety(note: str, word: str) -> bool:
     """A note is a word's variety when it is that word or ends with it (English puts the head noun
     last): "White Musk" is musk, "Sicilian Lemon" lemon; "Orange Blossom" is a blossom, not orange."""
@@ -265,12 +271,12 @@ class Checker:
     def perfume(self, full_name: str) -> Any:
         """A catalog perfume by "Brand Name" (exact, case-insensitive)."""
         if not self._by_name:
-            self._by_name = {_ci(f"{p.brand} {p.name}"): p for p in self.engine.index.perfumes}
-        return self._by_name.get(_ci(full_name))
+            self._by_name = {_name_key(f"{p.brand} {p.name}"): p for p in self.engine.index.perfumes}
+        return self._by_name.get(_name_key(full_name))
 
     def names_in(self, text: str, perfume: Any) -> bool:
         """The reply names a perfume: by its name (as written, ignoring case) or a Korean name of it."""
-        if _names_word(text, perfume.name):
+        if _names_word(_name_key(text), _name_key(perfume.name)):
             return True
         aliases = self.lexicon.perfume_aliases.get(self.lexicon.perfume_key(perfume.brand, perfume.name), [])
         return any(alias in text for alias in aliases)
@@ -363,8 +369,10 @@ class Checker:
         hits = []
         for full in names:
             perfume = self.perfume(full)
-            card_hit = any(_ci(f"{c.brand} {c.name}") == _ci(full) for c in shown.cards)
-            text_hit = perfume is not None and re.search(rf"(?<!\w){re.escape(perfume.name)}(?!\w)", shown.text)
+            card_hit = any(_name_key(f"{c.brand} {c.name}") == _name_key(full) for c in shown.cards)
+            text_hit = perfume is not None and re.search(
+                rf"(?<!\w){re.escape(_name_key(perfume.name))}(?!\w)", _name_key(shown.text)
+            )
             if card_hit or text_hit:
                 hits.append(full)
         return f"named {hits}" if hits else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from prompts import render
@@ -90,6 +91,109 @@ class FormulaEdit:
         return {k: v for k, v in fields.items() if v}
 
 
+# The direction a change request gives the notes and families it names, however it is phrased: slang
+# ("moar lavender", "it should be the star"), idiom ("dial the sweetness down a notch") or Korean
+# ("시트러스 계열은 싹 다 빼 줘"). The slot reader reads the set phrasings ("more rose", "덜 달게"); these
+# cues give the notes it read as merely named a direction when a formula is in focus.
+_MORE_CUE = re.compile(
+    r"(?<![a-z])(?:moar|more|extra|star|hero|forward|front and cent(?:er|re)|dominant|dominate|lead|main|"
+    r"stand out|pop|punchier|crank(?:ed)? up|pump(?:ed)? up|boost|amp(?:ed)? up|up the|bump(?:ed)? up|louder|"
+    r"heavier on|spotlight|showcase|load(?:ed)? up|double)(?![a-z])|"
+    r"더\s*(?:많이|넣|세게|강하|진하|살려|돋보|느껴|나게)|주인공|메인|강조|듬뿍|팍팍|왕창|늘려|늘리|추가|살려"
+)
+_LESS_CUE = re.compile(
+    r"(?<![a-z])(?:less|fewer|down|back off|ease (?:up|off)|tone|tame|mute|reduce|lower|notch|softer on|"
+    r"go easy|lighter on|cut back|scale back|pull back)(?![a-z])|덜|줄여|줄이|약하게|적게|낮춰|낮추|죽여"
+)
+_WITHOUT_CUE = re.compile(
+    r"(?<![a-z])(?:no|without|remove|drop|ditch|lose|nix|zero|skip|take out|leave out|get rid of|cut out|"
+    r"not even|none)(?![a-z])|빼|없이|제외|없애|없는|말고|싹\s*다"
+)
+_STRONG_CUE = re.compile(
+    r"beast ?mode|projection|projecting|sillage|louder|bolder|stronger|powerful|punchier|monster|nuclear|"
+    r"last(?:s|ing)? longer|longer[- ]lasting|more (?:intense|presence|power|performance|longevity|oomph)|"
+    r"진하게|강하게|세게|확산|존재감|오래\s*가|잔향\s*길|묵직하게"
+)
+_LIGHT_CUE = re.compile(
+    r"lighter|lighten|airier|airy|sheer|softer|quieter|subtler|more subtle|less (?:heavy|intense|strong|loud|dense)|"
+    r"tone it down|dial it (?:back|down)|가볍|가벼|무게감|덜\s*무겁|은은하게|산뜻하게|잔잔하게|부담\s*없"
+)
+# A question about something, not a change ("tell me more about lavender", "what's the most cinnamal I
+# can use?"): no direction is read from it.
+_NOT_A_CHANGE = re.compile(
+    r"(?<![a-z])(?:tell me|know|learn|explain|what(?:'s| is| are)|why|how much|how long|does it|is it|"
+    r"is there|are there)(?![a-z])|%|뭐예요|뭔가요|왜|알려|설명|얼마나|몇\s*%",
+    re.IGNORECASE,
+)
+
+
+_MORE_ABOUT = re.compile(
+    r"(?<![a-z])(?:tell|know|learn|hear|read|say|explain)(?: me| us)?(?: a (?:bit|little))? more about"
+)
+
+
+def read_change(slots: dict[str, Any], text: str) -> FormulaEdit:
+    """The change a message asks of the formula in focus: what the slot reader read, and the notes and
+    families it only saw named, given the direction the message's cue words give them (when they give
+    one direction: "more X, no Y" is read by the slot reader itself), and the strength a change asks for
+    ("beast mode", "무게감을 덜어 줘") when it named none."""
+    edit = FormulaEdit.from_slots(slots)
+    folded = text.lower()
+    if _NOT_A_CHANGE.search(folded) and not _CHANGE.search(folded):
+        return edit
+    directed = {v.lower() for v in (*edit.more, *edit.less, *edit.without)}
+    named = [v for v in (*(slots.get("liked_notes") or []), *(slots.get("accords") or [])) if v.lower() not in directed]
+    named = list(dict.fromkeys(named))
+    cues = {
+        "without": bool(_WITHOUT_CUE.search(folded)),
+        "less": bool(_LESS_CUE.search(_LIGHT_CUE.sub(" ", folded))),
+        "more": bool(_MORE_CUE.search(_STRONG_CUE.sub(" ", folded))),
+    }
+    # A named note goes the way of the change already read ("no musks ... not even the white musk stuff"),
+    # else the one way the cues point.
+    if edit.without and cues["without"] and not edit.more:
+        direction: str | None = "without"
+    else:
+        pointed = [k for k, on in cues.items() if on]
+        direction = pointed[0] if len(pointed) == 1 else None
+    if named and direction:
+        getattr(edit, direction).extend(named)
+    if edit.intensity is None:
+        if _LIGHT_CUE.search(folded):
+            edit.intensity = "light"
+        elif _STRONG_CUE.search(folded) or {"strong", "enormous"} & set(slots.get("sillage") or []):
+            edit.intensity = "strong"
+    return edit
+
+
+# A dislike said beside a request ("my wife despises patchouli btw", "단 냄새는 질색이에요"): the notes and
+# families of the clause that says it are kept out of what is made, whatever else the clause names.
+_DISLIKE = re.compile(
+    r"(?<![a-z])(?:despises?|hates?|hated|can'?t stand|cannot stand|dislikes?|allergic|not a fan of|"
+    r"isn'?t a fan of|is not into|not into|no fan of|gags? on|can'?t do|sick of|avoid)(?![a-z])|"
+    r"싫어|싫은|질색|별로|못\\s*견|알레르기|안\\s*맞"
+)
+_CLAUSE = re.compile(r"[.,;!?()]|(?<![a-z])(?:btw|but|and|though|tho|however)(?![a-z])|그런데|근데|하지만|인데")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from tools.search.lexicon import default_lexicon
+    from tools.search.query import QueryParser
+
+    return QueryParser(default_lexicon(), None)
+
+
+def disliked_in(text: str) -> list[str]:
+    """The notes and families named in the clauses of `text` that say a dislike."""
+    found: list[str] = []
+    for clause in _CLAUSE.split(text.lower()):
+        if clause and _DISLIKE.search(clause):
+            parsed = _parser().parse(clause)
+            found += [*parsed.notes, *parsed.accords, *parsed.exclude_notes, *parsed.exclude_accords]
+    return list(dict.fromkeys(found))
+
+
 def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[str, Any] | None) -> FormulaEdit | None:
     """The change this turn asks of the formula in focus, or None when it asks something else.
 
@@ -100,7 +204,7 @@ def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[
     """
     if not formula:
         return None
-    edit = FormulaEdit.from_slots(slots)
+    edit = read_change(slots, text)
     if not edit:
         return None
     if intent == "compare" or slots.get("perfumes") or (intent == "handoff" and _PERSON.search(text)):
@@ -108,6 +212,8 @@ def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[
     if _SHOP.search(text.lower()) and not _CHANGE.search(text.lower()):
         return None
     if _CHOOSING.search(text):  # "which of those is the most subtle?" asks about perfumes shown
+        return None
+    if _MORE_ABOUT.search(text.lower()):  # "tell me more about vetiver" asks about a note
         return None
     if intent == "compose" and _NEW.search(text.lower()):
         return None

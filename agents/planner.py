@@ -297,8 +297,15 @@ def plan(
         if inspiration is None and _REFERS_BACK.search(text) and focus.kind == "perfume":
             inspiration = focus.perfume_id
         name = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
-        # Disliked families too ("citrus", "sweet"): said now, or remembered from this conversation or before.
-        avoid = sorted(set(held) | set(slots.get("disliked_accords", [])) | set(remembered_accords or []))
+        # Disliked families too ("citrus", "sweet"): said now, or remembered from this conversation or before;
+        # and what a clause of this message says a dislike of ("my wife despises patchouli btw").
+        said_disliked = formula_edits.disliked_in(text)
+        avoid = sorted(
+            set(held) | set(slots.get("disliked_accords", [])) | set(remembered_accords or []) | set(said_disliked)
+        )
+        said = {v.lower() for v in said_disliked}
+        slots = {**slots, "liked_notes": [n for n in slots.get("liked_notes", []) if n.lower() not in said]}
+        slots["accords"] = [a for a in slots.get("accords", []) if a.lower() not in said]
         calls = [
             ToolCall(
                 "compose_formula",

@@ -114,7 +114,9 @@ _ASKS = {
     ),
     "stock": re.compile(
         r"\bin stock\b|\bstock\b|\bavailable\b|\bavailability\b|\bsold out\b|\bcarry\b|\bhave it\b|"
-        r"재고|품절|구매\s*가능|살\s*수\s*있",
+        r"\bon (?:the )?shel(?:f|ves)\b|\bin (?:the )?(?:store|shop|boutique)\b|\bany (?:left|bottles? left)\b|"
+        r"\bstill (?:have|carry|sell)\b|\bcan i (?:buy|get|grab|pick up) (?:it|one|a bottle)\b|\bpick (?:it|one) up\b|"
+        r"재고|품절|구매\s*가능|살\s*수\s*있|매장에|남아\s*있|바로\s*살|지금\s*살|구할\s*수|사러\s*가",
         re.IGNORECASE,
     ),
     "notes": re.compile(
@@ -145,7 +147,7 @@ _NEW_REQUEST = re.compile(
     r"\bshow me\b|\brecommend\b|\bsuggest\b|\bfind me\b|\blooking for\b|\bany (?:other|more)\b|\bsomething\b|"
     r"\banything\b|\bmore options\b|\bany of (?:those|these|them)\b|\bdo you have\b|\bcompose\b|\bcreate\b|"
     r"\bformula\b|\brecipe\b|추천|보여|찾아|골라\s*주|다른\s*거|"
-    r"있을까요|있나요|조향|레시피|배합|만들어|걸로|거로|것으로|쪽으로",
+    r"있을까요|있나요|조향|레시피|배합|만들어|(?<![그이저])걸로|(?<![그이저])거로|(?<![그이저])것으로|쪽으로",
     re.IGNORECASE,
 )
 
@@ -294,7 +296,9 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
     # search or a comparison, whatever it refers to; notes and accords named about perfumes referred
     # to are what they are asked about ("which of those is the freshest?", "is it sweet?").
     narrows = slots.get("disliked_notes") or slots.get("disliked_accords") or (slots.get("budget") or {}).get("max")
-    if how in ("implicit", "pronoun", "group") and (_NEW_REQUEST.search(text) or narrows):
+    # "그거 매장에 있나요?", "do you have it in stock?": whether the perfume referred to is there to buy.
+    stock_of_it = how == "pronoun" and "stock" in aspects
+    if how in ("implicit", "pronoun", "group") and ((_NEW_REQUEST.search(text) and not stock_of_it) or narrows):
         return None
     if how in ("implicit", "pronoun") and slots.get("perfumes"):
         return None

@@ -23,7 +23,8 @@ from tools.search.lexicon import default_lexicon
 _ASKS_USE = re.compile(
     r"(?<![a-z])(?:ok|okay|allowed|permitted|legal|safe|compliant|fine|acceptable|can i|could i|may i|am i allowed|"
     r"is it possible|how much|how many percent|max(?:imum)?|limit|up to|restricted|banned|prohibited|"
-    r"still allowed|ifra|regulation|rules?)(?![a-z])|"
+    r"still allowed|ifra|regulation|rules?|the most|highest|how high|i can (?:use|put|add|go)|"
+    r"can (?:go|use) up)(?![a-z])|"
     r"넣어도|써도|사용해도|쓸 수|넣을 수|사용할 수|괜찮|되나요|돼요|될까|되죠|되는지|가능|얼마나|"
     r"몇\s*%|몇\s*퍼|한도|최대|제한|규정|규제|금지|허용|기준|ifra|IFRA",
     re.IGNORECASE,
@@ -37,7 +38,8 @@ _ASKS_INSTEAD = re.compile(
 )
 # Asking how much is allowed, without an amount of its own.
 _ASKS_LIMIT = re.compile(
-    r"(?<![a-z])(?:how much|how many percent|max(?:imum)?|limit|up to what|what percent(?:age)?)(?![a-z])|"
+    r"(?<![a-z])(?:how much|how many percent|max(?:imum)?|limit|up to what|what percent(?:age)?|the most|highest|"
+    r"how high)(?![a-z])|"
     r"얼마나|몇\s*%|몇\s*퍼|한도|최대|어디까지|얼마까지",
     re.IGNORECASE,
 )
@@ -91,8 +93,11 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
         return None
     amounts = [float(m.group(1)) for m in _PCT.finditer(text)]
     asks_use = bool(_ASKS_USE.search(text))
+    # A material named with an amount and asked ("and cinnamal at 1%?", "시나말 1%는요?"), or after a rules
+    # answer: whether that much may be used, however the question is phrased.
+    asks_amount = bool(amounts) and ("?" in text or material_in_focus is not None)
     if named:
-        if not (asks_use or _ASKS_INSTEAD.search(text)):
+        if not (asks_use or asks_amount or _ASKS_INSTEAD.search(text)):
             return None
         name = named[0]
     elif material_in_focus and (amounts or _ASKS_LIMIT.search(text) or _ASKS_INSTEAD.search(text)):

@@ -339,10 +339,23 @@ def _remembered(output: dict[str, Any], language: str) -> str:
     for kind, items in (("disliked_notes", disliked), ("liked_notes", liked)):
         if not items:
             continue
-        names = list(dict.fromkeys(default_lexicon().korean(k, n) if language == "ko" else n.lower() for k, n in items))
+        names = list(dict.fromkeys(_korean_term(k, n) if language == "ko" else n.lower() for k, n in items))
         template = "remembered_dislikes" if kind == "disliked_notes" else "remembered_likes"
         lines.append(_t(language, template, notes=", ".join(names), particle=_object_particle(names[-1])))
     return " ".join(lines)
+
+
+def _korean_term(kind: str, name: str) -> str:
+    """A remembered note or family in Korean: a family taken out of a formula is remembered as a note
+    ("citrus" -> "Citrus Notes"), so the other kind and the name without "Notes" are tried too."""
+    lexicon = default_lexicon()
+    stem = re.sub(r"\s+notes?$", "", name, flags=re.IGNORECASE)
+    other = "accord" if kind == "note" else "note"
+    for k, n in ((kind, name), (other, name), ("note", stem), ("accord", stem.lower())):
+        korean = lexicon.korean(k, n)
+        if korean != n:
+            return korean
+    return name
 
 
 def _object_particle(word: str) -> str:

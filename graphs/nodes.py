@@ -14,6 +14,7 @@ from langgraph.types import interrupt
 
 from agents import formula_edits, model_roles, regulatory
 from agents.focus import Focus
+from agents.language import reply_language
 from agents.planner import Carried, plan, refines_last_search
 from agents.references import read_follow_up, wants_similar
 from agents.registry import ModelUnavailable
@@ -22,7 +23,6 @@ from agents.slots import shopping_intent
 from graphs.shown import formula_cards, perfume_cards
 from graphs.state import Context, ConversationState
 from prompts import render
-from tools.search.text import is_korean
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ async def begin(state: ConversationState) -> dict[str, Any]:
     """Start a turn: the message arrives cleaned and redacted by the turn service (graphs/service.py),
     with the input guard's verdict; this turn's working fields start empty."""
     hint = state.get("language")
-    language = hint if hint in ("ko", "en") else ("ko" if is_korean(state["message"]) else "en")
+    language = hint if hint in ("ko", "en") else reply_language(state["message"])
     return {
         "blocked": bool(state.get("blocked")),
         "language": language,

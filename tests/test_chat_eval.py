@@ -160,3 +160,20 @@ def test_eval_chat_refuses_a_catalog_file(starter_index: StarterIndex, tmp_path:
     path.write_text("id,brand,perfume\n")
     run = run_cli(["eval", "chat", "--catalog", str(path)], starter_index.home)
     assert run.returncode == 2 and "FRAGRANCE_HOME folder" in run.stderr
+
+
+def test_perfume_names_match_whatever_punctuation_a_catalog_spells_them_with(
+    checker: Checker, engine: SearchEngine
+) -> None:
+    """ "Terre d'Hermes" on one catalog is "Terre d Hermes" on another: the checker matches either spelling,
+    and still tells different names apart."""
+    from agents.chat_eval import _name_key
+
+    assert _name_key("Terre d'Hermes") == _name_key("Terre d Hermes") == _name_key("terre d’hermes")
+    assert _name_key("Dolce&Gabbana Light Blue") == _name_key("Dolce Gabbana Light Blue")
+    assert _name_key("Terre d'Hermes") != _name_key("Terre Hermes")
+    aventus = engine.get("ST0539")
+    assert checker.perfume("creed  aventus.") is aventus
+    shown = Shown(cards=[], text="Try Creed Aventus - it's a classic.", language="en")
+    assert checker.check({"about": "Creed, Aventus"}, shown, [], "en") == []
+    assert checker.check({"not_named": ["Creed Aventus"]}, shown, [], "en")

@@ -290,3 +290,43 @@ async def test_similar_but_cheaper_searches_from_the_perfume_in_focus(runtime: R
     price = engine.get("ST0539").price  # type: ignore[union-attr]
     assert ids and "ST0539" not in ids
     assert all((engine.get(i).price or 0) < (price or 0) for i in ids)  # type: ignore[union-attr]
+
+
+# -- choosing the perfume in focus, shelf questions, the reply's language (issue 10) -----------------
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("좋아요 이걸로 살게요. 가격은 얼마죠?", "price"),
+        ("그럼 저걸로 갈게요, 사이즈는 어떻게 나와요?", "size"),
+        ("그거로 정했어요. 매장에 지금 있나요?", "stock"),
+        ("cool, can I pick it up in the store today?", "stock"),
+        ("nice, any bottles left of that one?", "stock"),
+        ("is this one still on shelves?", "stock"),
+    ],
+)
+def test_taking_the_perfume_in_focus_and_asking_about_it(context: Context, text: str, aspect: str) -> None:
+    found = follow(context, text, ONE_FOCUS)
+    assert found is not None and found.ids == ["ST0539"] and aspect in found.aspects, found
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("monday blues are real (월요병 ㅠㅠ). want something bright and zesty for work", "en"),
+        ('what does "포근한" mean when people describe a perfume?', "en"),
+        ("my sister (언니) loves rose, anything for her birthday?", "en"),
+        ("Tom Ford Oud Wood 같은 느낌의 향수 있어요?", "ko"),
+        ("Maison Francis Kurkdjian Baccarat Rouge 540 가격이요", "ko"),
+        ("(급해요) 선물용 향수 추천해 주세요", "ko"),
+    ],
+)
+def test_the_reply_language_is_the_messages_own(text: str, language: str) -> None:
+    from agents.language import reply_language
+
+    assert reply_language(text) == language
+
+
+async def test_an_english_message_with_a_korean_aside_is_answered_in_english(runtime: Runtime) -> None:
+    chat = Conversation(runtime, "aside")
+    state = await chat.say("rainy week ahead (비 온대요 ㅠ). something cozy and warm please?")
+    assert state["language"] == "en" and state["reply"].startswith("Here are"), state["reply"]

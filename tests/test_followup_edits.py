@@ -191,3 +191,80 @@ async def test_a_search_after_a_formula_is_a_search(runtime: Runtime) -> None:
     formula(await chat.say("Compose a white floral perfume with jasmine"))
     state = await chat.say("can you show me perfumes in the shop that smell like it, without musk?")
     assert next(r["tool"] for r in state["results"]) in ("search_perfumes", "find_similar_perfumes")
+
+
+# -- a change however it is phrased (issue 10: slang, idiom, Korean) --------------------------------
+@pytest.mark.parametrize(
+    ("text", "more", "less", "without", "intensity"),
+    [
+        ("gimme way more vetiver, let it lead", ["Vetiver"], [], [], None),
+        ("i want the rose to be the hero here", ["Rose"], [], [], None),
+        ("pump up the vanilla a bunch", ["Vanilla"], [], [], None),
+        ("tone the smoky side down a little", [], ["smoky"], [], None),
+        ("can we ease off on the woody stuff", [], ["woody"], [], None),
+        ("ditch the oud completely, and the leather too", [], [], ["Oud", "leather"], None),
+        ("crank it up, I want serious sillage", [], [], [], "strong"),
+        ("needs to be airier and more sheer for daytime", [], [], [], "light"),
+        ("장미가 주인공이 되게 해 줘", ["Rose"], [], [], None),
+        ("바닐라 팍팍 넣어 주세요", ["Vanilla"], [], [], None),
+        ("우디한 건 전부 없애 주세요", [], [], ["woody"], None),
+        ("머스크는 하나도 없이 가 주세요", [], [], ["Musk"], None),
+        ("존재감 있게 확산력 좀 키워 줘", [], [], [], "strong"),
+        ("부담 없게 조금 가볍게 바꿔 줘요", [], [], [], "light"),
+    ],
+)
+def test_a_change_is_read_however_it_is_phrased(
+    reader: SlotReader, text: str, more: list[str], less: list[str], without: list[str], intensity: str | None
+) -> None:
+    focused = {"brief": {"fragrance_family": "woody", "concentration": "EDP"}}
+    edit = edit_requested("recommend", reader.read(text).to_dict(), text, focused)
+    assert edit is not None, text
+    assert {m.lower() for m in more} <= {m.lower() for m in edit.more}, edit
+    assert {m.lower() for m in less} <= {m.lower() for m in edit.less}, edit
+    assert {m.lower() for m in without} <= {m.lower() for m in edit.without}, edit
+    assert not ({m.lower() for m in more} & {m.lower() for m in edit.without}), edit
+    if intensity:
+        assert edit.intensity == intensity, edit
+
+
+@pytest.mark.parametrize(
+    "text", ["tell me more about vetiver", "what is the most rose I can use?", "장미 노트가 뭐예요?"]
+)
+def test_a_question_naming_a_note_is_no_change(reader: SlotReader, text: str) -> None:
+    focused = {"brief": {"fragrance_family": "woody", "concentration": "EDP"}}
+    edit = edit_requested("ingredient_info", reader.read(text).to_dict(), text, focused)
+    assert edit is None or not (edit.more or edit.less or edit.without), edit
+
+
+async def test_slang_and_idiom_change_the_formula_in_focus(runtime: Runtime) -> None:
+    chat = Chat(runtime)
+    first = formula(await chat.say("put together a woody amber formula for me, with vanilla"))
+    louder = formula(await chat.say("go full beast mode on it, I want it to fill the room"))
+    assert louder["brief"]["intensity"] == "strong" and louder["validation"]["compliant"]
+    assert louder["changes"] and not louder["changes"].get("unchanged")
+    state = await chat.say("ok now take the vanilla down a notch")
+    calmer = formula(state)
+    vanilla = [n for n in lines(louder) if carries(runtime.perfumery, n, "vanilla")]
+    assert sum(lines(calmer).get(n, 0.0) for n in vanilla) < sum(lines(louder)[n] for n in vanilla)
+    assert first["brief"]["fragrance_family"] == calmer["brief"]["fragrance_family"]
+
+
+async def test_a_korean_family_taken_out_and_a_lighter_feel(runtime: Runtime) -> None:
+    chat = Chat(runtime)
+    formula(await chat.say("베르가못이랑 장미 들어간 향 배합 하나 만들어 주세요"))
+    state = await chat.say("시트러스 쪽은 전부 없애 줘요")
+    plain = formula(state)
+    assert family_share(runtime.perfumery, plain, "citrus") == 0.0 and plain["validation"]["compliant"]
+    state = await chat.say("무게감 없이 좀 더 산뜻하게 가 볼까요")
+    lighter = formula(state)
+    assert lighter["brief"]["intensity"] == "light" and family_share(runtime.perfumery, lighter, "citrus") == 0.0
+    assert HANGUL.search(state["reply"]) and "fresh" not in state["reply"]
+
+
+async def test_a_dislike_said_beside_a_compose_request_keeps_it_out(runtime: Runtime) -> None:
+    chat = Chat(runtime)
+    state = await chat.say("design me a warm woody evening blend, my husband can't stand patchouli though")
+    assert not any(carries(runtime.perfumery, n, "patchouli") for n in lines(formula(state)))
+    chat = Chat(runtime)
+    state = await chat.say("앰버 느낌 향수 레시피 짜 주세요. 참고로 패출리는 질색이에요")
+    assert not any(carries(runtime.perfumery, n, "patchouli") for n in lines(formula(state)))

@@ -175,3 +175,38 @@ async def test_is_the_formula_in_focus_compliant(runtime: Runtime) -> None:
     (validation,) = checked["results"]
     assert validation["tool"] == "validate_formula" and validation["output"]["compliant"]
     assert "IFRA" in checked["reply"]
+
+
+# -- a rules question however it is phrased (issue 10) ----------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "focus", "args"),
+    [
+        ("and eugenol at 0.5%? for a clove note", "Citral", {"name": "Eugenol", "pct": 0.5}),
+        ("what about isoeugenol at 0.05% then?", None, {"name": "Isoeugenol", "pct": 0.05}),
+        ("what's the highest eugenol dose I can go with?", None, {"name": "Eugenol", "limit": True}),
+        ("so how high can citral go in an EDT", None, {"name": "Citral", "limit": True, "concentration": "EDT"}),
+        ("유제놀 0.5%는요?", "Citral", {"name": "Eugenol", "pct": 0.5}),
+        ("이소유제놀 0.1%면 어때요?", None, {"name": "Isoeugenol", "pct": 0.1}),
+        ("시트랄은 최대 얼마까지 써요?", None, {"name": "Citral", "limit": True}),
+    ],
+)
+def test_a_rules_question_in_other_words(
+    reader: SlotReader, text: str, focus: str | None, args: dict[str, Any]
+) -> None:
+    question = read_question(text, reader.read(text).to_dict(), focus)
+    assert question is not None, text
+    got = question.tool_args()
+    assert {k: got.get(k) for k in args} == args, got
+
+
+async def test_a_follow_up_naming_another_material_and_then_its_limit(runtime: Runtime) -> None:
+    limit = cat4(runtime.perfumery, "Eugenol")
+    first, second, third = await ask(
+        runtime,
+        "is 0.05% citral in an EDP fine?",
+        f"and eugenol at {limit * 5:g}%? I'd like a clove edge",
+        "ok so what's the highest eugenol amount I can go with?",
+    )
+    assert first["results"][0]["tool"] == "lookup_material"
+    assert second["reply"].startswith("No:") and "Eugenol" in second["reply"], second["reply"]
+    assert third["results"][0]["tool"] == "lookup_material" and f"{limit:g}" in third["reply"], third["reply"]

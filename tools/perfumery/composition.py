@@ -166,6 +166,21 @@ KO = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def _mood_korean(mood: str) -> str:
+    """A mood as a Korean formula name says it ("fresh" -> "상쾌한"): its first Korean word in the lexicon's
+    rules; the English word itself only when written in Korean already; else nothing (a Korean name
+    carries no English word)."""
+    if is_korean(mood):
+        return mood
+    from tools.search.lexicon import LEXICON_DIR
+
+    rules = yaml.safe_load((LEXICON_DIR / "rules.yaml").read_text(encoding="utf-8")) or {}
+    entry = (rules.get("moods") or {}).get(mood.lower()) or {}
+    words = (entry.get("words") or {}).get("ko") or []
+    return str(words[0]) if words else ""
+
+
 def style_balance(family: str, slack: float = 12.0) -> dict[str, tuple[float, float]]:
     """The top/heart/base ranges a formula of this style should stay within."""
     split = STYLES[family][0]
@@ -807,7 +822,7 @@ class Composer:
         variant = f" No. {brief.seed}" if brief.seed else ""
         label = style.text(style.label, language)
         if language == "ko":
-            mood_ko = (mood and brief.mood) or ""
+            mood_ko = _mood_korean(brief.mood) if mood and brief.mood else ""
             head = f"{KO[season]}의 " if season else ""
             name = f"{head}{mood_ko} {label}".replace("  ", " ").strip() + variant
             description = (
