@@ -331,3 +331,31 @@ def test_everyday_words_around_a_request_do_not_reach_the_vector(engine: SearchE
     assert parsed.vector_words is not None
     assert not {"poison", "hell"} & set(parsed.vector_words), parsed
     assert not {"poison", "hell"} & set(parsed.embedding_text().split()), parsed.embedding_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "note", "accord"),
+    [
+        ("he hates anything with lavender in it", "Lavender", None),
+        ("she can't stand stuff that smells of oud", "Oud", "oud"),
+        ("avoid anything containing patchouli", "Patchouli", None),
+        ("flowers are a no for her", None, "floral"),
+        ("oud is a hard no", "Oud", None),
+        ("꽃향기는 부담스러워요", None, "floral"),
+        ("머스크 향은 좀 부담돼요", "Musk", None),
+    ],
+)
+def test_a_dislike_of_what_carries_an_item_or_said_after_it(
+    reader: SlotReader, text: str, note: str | None, accord: str | None
+) -> None:
+    slots = read(reader, text)
+    if note:
+        assert note in slots.get("disliked_notes", []) and note not in slots.get("liked_notes", []), slots
+    if accord:
+        assert accord in slots.get("disliked_accords", []) and accord not in slots.get("accords", []), slots
+
+
+@pytest.mark.parametrize("text", ["I want something with lavender", "부담스럽지 않은 장미 향"])
+def test_a_carrier_or_a_mild_word_alone_is_no_dislike(reader: SlotReader, text: str) -> None:
+    slots = read(reader, text)
+    assert not slots.get("disliked_notes") and not slots.get("disliked_accords"), slots

@@ -24,6 +24,12 @@ _EN_SCOPE_RESET = re.compile(
     r"(?<![a-z])(?:but|with|for|like|love|loves|want|wants|prefer|please|perfumes?|fragrances?|"
     r"scents?|colognes?|i|yet|though|however|also|plus|and with)(?![a-z])|[.!?;:,]"
 )
+# "hates anything with lavender", "can't stand stuff that smells of oud": a dislike of whatever carries the item.
+_EN_CARRIER = re.compile(
+    r"^\s*(?:anything|something|stuff|things|scents?|perfumes?|fragrances?|ones?|colognes?)\s+"
+    r"(?:with|that has|that have|containing|heavy on|that smells? (?:of|like)|that's got)\s+"
+    r"(?:a\s+|any\s+|the\s+|too much\s+)?$"
+)
 # "not too", "not overly": the cue negates the adjective after the degree word, not the list after it.
 _EN_DEGREE = re.compile(r"[\s-]*(?:too|overly|very|that|so|super)(?![a-z])")
 # Connectors between listed items ("바닐라나 머스크", "장미, 자스민", "오드(우드)", "vanilla and musk").
@@ -667,6 +673,9 @@ class QueryParser:
                 if not opened:
                     continue
                 between = folded[opened[-1] : hit.start]
+                if _EN_CARRIER.match(between):  # "hates anything with lavender": the cue reaches through
+                    hit.negated = True
+                    continue
                 if _EN_DEGREE.match(between) and any(opened[-1] <= h.start < hit.start for h in negatable):
                     continue  # "not too sweet vanilla": the degree word's adjective only
                 if not _EN_SCOPE_RESET.search(between) and not self._hit_between(
