@@ -298,8 +298,10 @@ class Checker:
         if shown.language != expected:
             return f"the turn answered in {shown.language!r}"
         text = shown.text
-        for card in shown.cards:
-            text = text.replace(f"{card.brand} {card.name}", " ").replace(card.name, " ").replace(card.brand, " ")
+        # Longest first: a short name ("Comme des Garcons 2") must not cut into a longer one ("Patchouli 24").
+        names = {n for card in shown.cards for n in (f"{card.brand} {card.name}", card.name, card.brand)}
+        for name in sorted(names, key=len, reverse=True):
+            text = text.replace(name, " ")
         for formula in shown.formulas:  # material and INCI names may stay as written
             for name in [line.name for line in formula.ingredients] + [a.name for a in formula.allergens_to_declare]:
                 text = text.replace(name, " ")

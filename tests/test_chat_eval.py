@@ -177,3 +177,12 @@ def test_perfume_names_match_whatever_punctuation_a_catalog_spells_them_with(
     shown = Shown(cards=[], text="Try Creed Aventus - it's a classic.", language="en")
     assert checker.check({"about": "Creed, Aventus"}, shown, [], "en") == []
     assert checker.check({"not_named": ["Creed Aventus"]}, shown, [], "en")
+
+
+def test_a_short_perfume_name_does_not_cut_into_a_longer_one(checker: Checker, engine: SearchEngine) -> None:
+    """A card named "2" must not turn "Patchouli 24" into "Patchouli  4" before that name is set aside."""
+    short = PerfumeCard(id="X1", brand="Comme des Garcons", name="2")
+    longer = PerfumeCard(id="X2", brand="Le Labo", name="Patchouli 24")
+    shown = Shown(cards=[short, longer], text="1. Comme des Garcons 2 - 우디. 2. Le Labo Patchouli 24 - 스모키.")
+    shown.language = "ko"
+    assert checker._language("ko", shown, []) is None
