@@ -169,9 +169,10 @@ def read_change(slots: dict[str, Any], text: str) -> FormulaEdit:
 # A dislike said beside a request ("my wife despises patchouli btw", "단 냄새는 질색이에요"): the notes and
 # families of the clause that says it are kept out of what is made, whatever else the clause names.
 _DISLIKE = re.compile(
-    r"(?<![a-z])(?:despises?|hates?|hated|can'?t stand|cannot stand|dislikes?|allergic|not a fan of|"
+    r"(?<![a-z])(?:despises?|hates?|hated|(?:don'?t|doesn'?t|do not|does not) (?:like|love|want|enjoy)|"
+    r"can'?t stand|cannot stand|dislikes?|allergic|not a fan of|"
     r"isn'?t a fan of|is not into|not into|no fan of|gags? on|can'?t do|sick of|avoid)(?![a-z])|"
-    r"싫어|싫은|질색|별로|못\\s*견|알레르기|안\\s*맞"
+    r"싫어|싫은|질색|별로|못\s*견|알레르기|안\s*맞"
 )
 _CLAUSE = re.compile(r"[.,;!?()]|(?<![a-z])(?:btw|but|and|though|tho|however)(?![a-z])|그런데|근데|하지만|인데")
 

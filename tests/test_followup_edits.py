@@ -268,3 +268,20 @@ async def test_a_dislike_said_beside_a_compose_request_keeps_it_out(runtime: Run
     chat = Chat(runtime)
     state = await chat.say("앰버 느낌 향수 레시피 짜 주세요. 참고로 패출리는 질색이에요")
     assert not any(carries(runtime.perfumery, n, "patchouli") for n in lines(formula(state)))
+
+
+@pytest.mark.parametrize(
+    ("text", "out", "kept"),
+    [
+        ("a cozy amber blend please, though my partner hates oud", ["Oud"], ["amber"]),
+        ("I love rose but I don't like musk at all, compose something for me", ["Musk"], ["Rose"]),
+        ("우디한 향 조합해 주세요. 근데 가죽 냄새는 질색이에요", ["Leather"], ["woody"]),
+        ("장미 향 레시피 부탁해요, 바닐라는 별로예요", ["Vanilla"], ["Rose"]),
+    ],
+)
+def test_a_dislike_said_in_a_clause_is_read_from_that_clause(text: str, out: list[str], kept: list[str]) -> None:
+    from agents.formula_edits import disliked_in
+
+    said = {v.lower() for v in disliked_in(text)}
+    assert {o.lower() for o in out} <= said, said
+    assert not ({k.lower() for k in kept} & said), said
