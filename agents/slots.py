@@ -49,8 +49,8 @@ _EXCLUDED_FLOOR_AFTER = re.compile(
     r"\s*(?:or more\s*)?(?:is|are|'s)\s*(?:too much|out|a no|off the table|too pricey|too expensive)"
 )
 _EXCLUDED_FLOOR_BEFORE = re.compile(
-    r"(?:nothing|no|skip|exclude|excluding|without|never|leave out|drop|not)\s+(?:\w+\s+){0,2}"
-    r"(?:over|above|more than|pricier than)\s*$"
+    r"(?:nothing|no|skip|exclude|excluding|without|never|leave out|drop|not|can't|cant|cannot|won't|wont|"
+    r"don't|dont|wouldn't|shouldn't)\s+(?:\w+\s+){0,2}(?:over|above|more than|pricier than|past|beyond)\s*$"
 )
 _BUDGET_CUE = re.compile(
     r"under|below|less than|max|budget|cheaper than|within|up to|spend|afford|"
