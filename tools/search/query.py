@@ -710,7 +710,7 @@ class QueryParser:
         if brk:
             clause = clause[: brk.start()]
         cue = _KO_FAR_CUE.search(clause)
-        return bool(cue) and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
+        return cue is not None and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
 
     @staticmethod
     def _hit_between(hits: list[_Hit], start: int, end: int, allow: list[_Hit]) -> bool:
