@@ -27,3 +27,11 @@ def reply_language(text: str) -> str:
     if is_korean(own):
         return "ko"
     return "en" if len(_LATIN_WORD.findall(own)) >= MIN_ENGLISH_WORDS else "ko"
+
+
+def own_words(text: str) -> str:
+    """The message without its Korean asides when it is an English message: what a search reads, so that
+    its explanations ("matches: ...") come in the reply's language; any other message as it is."""
+    if reply_language(text) != "en" or not is_korean(text):
+        return text
+    return " ".join(_ASIDES.sub(lambda m: " " if is_korean(m.group(0)) else m.group(0), text).split())

@@ -13,6 +13,7 @@ from typing import Any
 
 from agents import formula_edits, regulatory
 from agents.focus import Focus
+from agents.language import own_words
 from agents.references import asked_about, ranks, read_follow_up, wants_similar
 from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
 from tools.search.text import compact, fold, is_korean
@@ -244,7 +245,7 @@ def plan(
         filters = _holding(
             carried.last_filters, _filters({**slots, "disliked_notes": held, "disliked_accords": disliked_accords})
         )
-        query = text
+        query = own_words(text)  # an English message's Korean aside is no part of the search
         # A turn that states a condition (a budget, a dislike) with at most a passing mood or occasion ("under
         # 130,000 won please, she's a student") narrows the last search; notes, accords or a house start anew.
         stated = ("budget", "disliked_notes", "disliked_accords", "intensity", "longevity", "sillage")
@@ -254,7 +255,7 @@ def plan(
         )
         if carried.last_query and (_REFINE.search(text) or not new_subject):
             # A refinement: the last search, narrowed by what this turn adds.
-            query = f"{carried.last_query} {text}"
+            query = f"{carried.last_query} {query}"
             filters = {**carried.last_filters, **filters}  # the exclusions and budget held above included
             budget = slots.get("budget") or {}
             if budget.get("relative") == "cheaper" and carried.shown_prices:

@@ -330,3 +330,19 @@ async def test_an_english_message_with_a_korean_aside_is_answered_in_english(run
     chat = Conversation(runtime, "aside")
     state = await chat.say("rainy week ahead (비 온대요 ㅠ). something cozy and warm please?")
     assert state["language"] == "en" and state["reply"].startswith("Here are"), state["reply"]
+    assert not HANGUL.search(state["reply"]), state["reply"]  # the search explains itself in English too
+
+
+@pytest.mark.parametrize(
+    ("text", "searched"),
+    [
+        ("exam week (시험 기간 ㅠㅠ) so I need something calming", "exam week so I need something calming"),
+        ("my sister (언니) loves rose", "my sister loves rose"),
+        ("장미 향 (rose) 추천해 주세요", "장미 향 (rose) 추천해 주세요"),
+        ("가벼운 향수 (출근용)", "가벼운 향수 (출근용)"),
+    ],
+)
+def test_an_english_messages_korean_aside_is_left_out_of_the_search(text: str, searched: str) -> None:
+    from agents.language import own_words
+
+    assert own_words(text) == searched
