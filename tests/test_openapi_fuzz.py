@@ -106,10 +106,12 @@ async def seeded(starter_index: StarterIndex, engine: SearchEngine) -> AsyncIter
 
 
 @pytest.fixture(scope="module")
-def api_schema(seeded: Seeded, engine: SearchEngine) -> Iterator[Any]:
+def api_schema(seeded: Seeded) -> Iterator[Any]:
     """The app's OpenAPI document; schemathesis runs the app (and its lifespan) on an event loop
-    thread of its own, where every request of this module is answered."""
-    app = create_app(seeded.settings, engine=engine)
+    thread of its own, where every request of this module is answered. The app loads its own
+    search engine there: the session's engine batches on the session's loop, and a search sent
+    to it from this other loop would wait forever."""
+    app = create_app(seeded.settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     yield schema
     asgi.shutdown_lifespans()  # close the app's pools before the database is dropped
