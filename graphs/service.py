@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -497,7 +497,7 @@ class TurnService:
             log.warning("event log unavailable for conversation %s: %s", conversation_id, type(exc).__name__)
         return event
 
-    async def watch(self, conversation_id: str, after: int | None = None) -> AsyncIterator[TurnEvent]:
+    async def watch(self, conversation_id: str, after: int | None = None) -> AsyncGenerator[TurnEvent]:
         """The events pushed to a customer outside their own turns, live, from any replica: staff
         replies and handoff notices. With `after` (an event id the client saw), what was pushed since
         is given first. Pub/sub is at most once, so after a Redis reconnect the log is read again."""

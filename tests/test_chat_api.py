@@ -330,7 +330,6 @@ async def test_the_openapi_document_describes_the_chat_api(client: httpx.AsyncCl
     assert "/api/v1/chat/stream" in spec["paths"] and "/api/v1/threads/{thread_id}" in spec["paths"]
 
 
-
 async def test_a_program_asks_for_a_person_and_cancels(
     app: FastAPI, client: httpx.AsyncClient, key: dict[str, str]
 ) -> None:
@@ -347,7 +346,9 @@ async def test_a_program_asks_for_a_person_and_cancels(
     assert again.json()["ticket_id"] == asked.json()["ticket_id"]
 
     service = runtime_of(app).require_service()
-    await (await service.staff_message(thread, "안녕하세요, 직원 민아입니다.", staff="U1", display_name="민아")).collect()
+    await (
+        await service.staff_message(thread, "안녕하세요, 직원 민아입니다.", staff="U1", display_name="민아")
+    ).collect()
     await service.hand_back(thread, staff="U1")
     lines = (await client.get(f"/api/v1/threads/{thread}", headers=key)).json()["messages"]
     assert [m["role"] for m in lines][-2:] == ["staff", "assistant"]

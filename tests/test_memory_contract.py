@@ -469,11 +469,11 @@ async def test_purge_also_ages_out_the_web_chats_own_history(backend: Backend) -
         with sqlite3.connect(path) as db:
             db.execute('INSERT INTO "User" (id, identifier) VALUES (?, ?)', (user, talk.customer_id))
             db.execute('INSERT INTO "Thread" (id, "userId") VALUES (?, ?)', (thread, user))
-            for sid, at in ((step, old), (uid(), now.isoformat(timespec="milliseconds"))):
+            for sid, stamp in ((step, old), (uid(), now.isoformat(timespec="milliseconds"))):
                 db.execute(
                     'INSERT INTO "Step" (id, "threadId", type, "createdAt", "startTime", "endTime") '
                     "VALUES (?, ?, 'user_message', ?, ?, ?)",
-                    (sid, thread, at, at, at),
+                    (sid, thread, stamp, stamp, stamp),
                 )
         await backend.memory.repository.purge_transcripts(datetime(2002, 1, 1, tzinfo=UTC))
         with sqlite3.connect(path) as db:

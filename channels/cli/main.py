@@ -14,9 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from channels.cli import admin
+from channels.cli import admin, users
 from channels.cli import chat as chat_commands
-from channels.cli import users
 from channels.cli.common import fail
 from core.errors import FragranceError
 from core.jsonl import read_jsonl
