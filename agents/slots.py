@@ -21,12 +21,13 @@ _WON = re.compile(
     r"₩\s*(?P<sign>\d{1,3}(?:,\d{3})+|\d+)|(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"\s*(?P<unit>만\s*원|만원|천\s*원|원|krw|k\s*won|k\s*krw|won|만(?!\s*(?:ml|개|명|병|번)))(?![a-z])(?P<band>\s*대)?"
 )
+# "$150," ends at the comma (a thousands comma is followed by a digit); 달러/유로/파운드 as said in Korean.
 _FOREIGN = {
     "USD": re.compile(
-        r"(?:us\s*)?\$\s*" + _AMOUNT + r"(k?)(?![\d,])|" + _AMOUNT + r"(k?)\s*(?:dollars?|usd|bucks)(?![a-z])"
+        r"(?:us\s*)?\$\s*" + _AMOUNT + r"(k?)(?!\d|,\d)|" + _AMOUNT + r"(k?)\s*(?:dollars?|usd|bucks|달러|불)(?![a-z])"
     ),
-    "EUR": re.compile(r"€\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:euros?|eur)(?![a-z])"),
-    "GBP": re.compile(r"£\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:pounds?|gbp|quid)(?![a-z])"),
+    "EUR": re.compile(r"€\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:euros?|eur|유로)(?![a-z])"),
+    "GBP": re.compile(r"£\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:pounds?|gbp|quid|파운드)(?![a-z])"),
     "JPY": re.compile(r"¥\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:yen|jpy|엔)(?![a-z])"),
 }
 # An amount with no currency after a budget word ("under 130,000", "budget to 250k", "max 200k"):

@@ -130,6 +130,10 @@ def test_a_phone_number_is_never_a_year_range(reader: SlotReader, text: str) -> 
         ("5만원대 향수", {"min": 50000.0, "max": 59999.0, "currency": "KRW"}),
         ("20만원대로 골라 주세요", {"min": 200000.0, "max": 299999.0, "currency": "KRW"}),
         ("15만원 넘는 고급 향수", {"min": 150000.0, "currency": "KRW"}),
+        ("under $120, something fresh", {"max": 120.0, "currency": "USD"}),
+        ("$1,200 max for a gift", {"max": 1200.0, "currency": "USD"}),
+        ("80달러 이하로 찾아 주세요", {"max": 80.0, "currency": "USD"}),
+        ("50유로 안쪽이면 좋겠어요", {"max": 50.0, "currency": "EUR"}),
     ],
 )
 def test_budget_forms(reader: SlotReader, text: str, budget: dict[str, Any]) -> None:
