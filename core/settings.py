@@ -155,6 +155,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"web_allowed_origins: {origin!r} is not an origin like https://shop.example")
         return value
 
+    customer_rate_limit: str = Field(
+        default="30/minute",
+        description="Messages per customer, counted across every channel (web chat, REST, Slack); over it the "
+        "message is refused with a sentence (REST: 429 with Retry-After).",
+    )
+
     # The REST chat API.
     api_rate_limit: str = Field(
         default="60/minute", description="Requests per API key (a `limits` rate string) unless the key has its own."
@@ -227,7 +233,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "staff_rate_limit", "admin_rate_limit", "signin_failures_per_user", "signin_failures_per_address", mode="after"
+        "staff_rate_limit",
+        "admin_rate_limit",
+        "signin_failures_per_user",
+        "signin_failures_per_address",
+        "customer_rate_limit",
+        mode="after",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -154,9 +154,10 @@ class Refused(_Event):
     """The message was not taken: too long, empty, unsafe. Nothing of it was stored."""
 
     type: Literal["refused"] = "refused"
-    reason: Literal["too_long", "empty"]
+    reason: Literal["too_long", "empty", "too_many"]
     text: str
     language: Literal["ko", "en"]
+    retry_after_s: int | None = Field(default=None, description="With too_many: seconds until a message is taken.")
 
 
 class Error(_Event):

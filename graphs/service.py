@@ -182,6 +182,18 @@ class TurnService:
                 message_id=inbound.message_id,
             )
             return TurnStream.of(conversation_id, inbound.message_id, language, [refused])
+        # One customer, one rate, whichever channel the messages come through (web, REST, Slack).
+        decision = await self.memory.limiter.hit(f"customer:{inbound.customer_id}", self.settings.customer_rate_limit)
+        if not decision.allowed:
+            refused = Refused(
+                reason="too_many",
+                text=render("service", language, "too_many", seconds=decision.retry_after_s),
+                language=language,
+                retry_after_s=decision.retry_after_s,
+                thread_id=conversation_id,
+                message_id=inbound.message_id,
+            )
+            return TurnStream.of(conversation_id, inbound.message_id, language, [refused])
         # Redacted before anything else sees it: the lock's owner, the title, the log, the checkpoint.
         redacted, blocked = await self.context.guards.check_input(text)
         exits = AsyncExitStack()

@@ -364,3 +364,26 @@ async def test_a_program_asks_for_a_person_and_cancels(
     for method, path in (("POST", "handoff"), ("DELETE", "handoff"), ("GET", "events")):
         refused = await client.request(method, f"/api/v1/threads/{thread}/{path}", headers=other)
         assert refused.status_code == 404, (method, path, refused.text)
+
+
+async def test_a_customer_over_their_rate_gets_429_with_retry_after(
+    app: FastAPI, client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    """The customer's own rate (shared with the web chat and Slack) answers 429 with Retry-After and a
+    sentence in their language; the message is not stored."""
+    service = runtime_of(app).require_service()
+    shipped = service.settings
+    service.settings = shipped.model_copy(update={"customer_rate_limit": "1/minute"})
+    try:
+        first = await chat(client, key, {"message": "시트러스 향수 추천해 주세요", "customer": "rate-1"})
+        refused = await client.post(
+            CHAT, json={"message": "하나 더요", "customer": "rate-1", "thread_id": first["thread_id"]}, headers=key
+        )
+        assert refused.status_code == 429, refused.text
+        assert 0 < int(refused.headers["Retry-After"]) <= 60 and HANGUL.search(refused.json()["message"])
+        other = await client.post(CHAT, json={"message": "Rose perfumes?", "customer": "rate-2"}, headers=key)
+        assert other.status_code == 200, other.text  # another customer of the same key has their own rate
+    finally:
+        service.settings = shipped
+    lines = (await client.get(f"/api/v1/threads/{first['thread_id']}", headers=key)).json()["messages"]
+    assert [m["role"] for m in lines] == ["user", "assistant"]

@@ -75,6 +75,7 @@ async def seeded(starter_index: StarterIndex, engine: SearchEngine) -> AsyncIter
                 "jwt_secret": SecretStr(SECRET),
                 "turn_lock_wait_s": 1.0,
                 "api_rate_limit": UNLIMITED,
+                "customer_rate_limit": UNLIMITED,
                 "staff_rate_limit": UNLIMITED,
                 "admin_rate_limit": UNLIMITED,
                 "signin_failures_per_address": UNLIMITED,  # per username stays as shipped: its 429 is fuzzed

@@ -199,3 +199,21 @@ async def test_staff_cannot_write_into_a_conversation_without_a_request(runtime:
         await service.staff_message(thread, "hi")
     with pytest.raises(NoOpenTicket):
         await service.hand_back(thread)
+
+
+async def test_one_customer_one_rate_whichever_channel(runtime: Runtime) -> None:
+    """The customer's messages are counted together across channels; over the rate the message is
+    refused with a sentence in their language, and nothing of it is stored."""
+    service = service_with(runtime, Toolkit, customer_rate_limit="2/minute")
+    who, thread = await customer(runtime), uuid.uuid4().hex
+    web = Inbound(text="장미 향수 추천해 주세요", customer_id=who, channel="web", conversation_id=thread)
+    api = Inbound(text="더 저렴한 걸로요", customer_id=who, channel="api", conversation_id=thread)
+    assert isinstance((await service.say(web))[-1], Reply)
+    assert isinstance((await service.say(api))[-1], Reply)
+    refused = await service.say(Inbound(text="하나 더요", customer_id=who, channel="web", conversation_id=thread))
+    assert isinstance(refused[-1], Refused) and refused[-1].reason == "too_many"
+    assert refused[-1].retry_after_s and 0 < refused[-1].retry_after_s <= 60
+    assert refused[-1].text == render("service", "ko", "too_many", seconds=refused[-1].retry_after_s)
+    assert len(await runtime.memory.repository.transcript(thread)) == 4  # the refused message left no line
+    other = await customer(runtime)
+    assert isinstance((await service.say(inbound("Recommend a rose perfume", other, uuid.uuid4().hex)))[-1], Reply)

@@ -210,6 +210,12 @@ async def chat(turn: StartedTurn) -> ChatResponse | JSONResponse:
         elif isinstance(event, StaffEvent):
             answer.reply, answer.staff = event.text, True
         elif isinstance(event, Refused):
+            if event.reason == "too_many":
+                return JSONResponse(
+                    status_code=429,
+                    content={"message": event.text, "detail": event.reason},
+                    headers={"Retry-After": str(event.retry_after_s or 1)},
+                )
             return JSONResponse(status_code=422, content={"message": event.text, "detail": event.reason})
         elif isinstance(event, Error):
             return JSONResponse(status_code=503 if event.retryable else 500, content={"message": event.text})
