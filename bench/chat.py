@@ -148,9 +148,15 @@ async def _run(turns: int, model_latency_ms: float) -> dict[str, Any]:
     texts = [item["text"] for item in load_eval(DEFAULT_EVAL)]
     texts = (texts * (turns // len(texts) + 1))[:turns]
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as scratch:
-        # The conversations are the benchmark's own: embedded stores in a scratch folder, whatever the settings say.
+        # The conversations are the benchmark's own: embedded stores in a scratch folder, whatever the settings say,
+        # and no per-customer rate (it would refuse a benchmark's turns in place of timing them).
         settings = get_settings().model_copy(
-            update={"database_url": None, "redis_url": None, "memory_dir": Path(scratch)}
+            update={
+                "database_url": None,
+                "redis_url": None,
+                "memory_dir": Path(scratch),
+                "customer_rate_limit": "1000000/minute",
+            }
         )
         async with open_runtime(settings, models=None) as runtime:
             service = runtime.require_service()
