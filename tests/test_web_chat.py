@@ -472,6 +472,41 @@ def sqlite_chat_rows(database: Path, customer_id: str) -> dict[str, int]:
         }
 
 
+async def test_the_chat_history_keeps_nothing_a_customer_typed_raw(
+    server: Server, embedded_env: dict[str, str]
+) -> None:
+    """Chainlit stores the customer's message step, names the thread after the first message and keeps
+    feedback comments on its own: personal data is redacted in all of them too."""
+    email, phone, card = "mina.kim@example.com", "010-4821-7730", "4111 1111 1111 1111"
+    chat = SocketChat(server.url)
+    try:
+        await chat.sign_in()
+        await chat.connect()
+        frames = await chat.answered(await chat.say(f"장미 향수 추천해 주세요. 연락은 {email}, {phone}, 카드 {card}"))
+        answer = next(f.data for f in reversed(frames) if f.event == "new_message")
+        liked = await chat.http.put(
+            "/chat/feedback",
+            json={"sessionId": chat.session_id, "feedback": {"forId": answer["id"], "value": 1, "comment": email}},
+        )
+        assert liked.status_code == 200, liked.text
+        await asyncio.sleep(1.5)  # Chainlit writes its history in the background
+    finally:
+        await chat.close()
+    database = Path(embedded_env["FRAGRANCE_HOME"]) / "memory.sqlite3"
+
+    def stored() -> str:
+        with sqlite3.connect(database) as db:
+            rows = [
+                str(row) for table in ("Thread", "Step", "Feedback") for row in db.execute(f'SELECT * FROM "{table}"')
+            ]
+        return "\n".join(rows)
+
+    held = await asyncio.to_thread(stored)
+    assert "[email]" in held and "[phone]" in held, "the message step is not stored redacted"
+    for raw in (email, phone, card, "4821-7730", "1111 1111"):
+        assert raw not in held, f"{raw!r} is stored raw in the chat history"
+
+
 async def test_erasing_a_customer_erases_their_chat_history_in_the_embedded_mode(
     server: Server, embedded_env: dict[str, str]
 ) -> None:

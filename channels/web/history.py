@@ -28,8 +28,10 @@ import asyncpg
 from chainlit.data.base import BaseDataLayer
 from chainlit.data.chainlit_data_layer import ChainlitDataLayer
 from chainlit.step import StepDict
+from chainlit.types import Feedback
 
 from core.settings import Settings
+from graphs.guards import redact
 
 SCHEMA = "chainlit"
 _TIMESTAMPS = frozenset({"createdAt", "updatedAt", "startTime", "endTime", "deletedAt"})
@@ -46,7 +48,40 @@ def open_history(settings: Settings) -> BaseDataLayer:
     return SqliteHistory(settings.embedded_memory_dir / "memory.sqlite3", timeout_s=settings.database_timeout_s)
 
 
-class PostgresHistory(ChainlitDataLayer):
+class RedactingHistory(ChainlitDataLayer):
+    """Chainlit keeps what the customer typed on its own (the user message's step, the thread's name
+    taken from the first message, a feedback comment), before the turn service has seen it: every
+    such text is redacted here, the one door to both databases, so no e-mail address, phone or card
+    number reaches a table raw."""
+
+    async def create_step(self, step_dict: StepDict) -> Any:  # update_step writes through this too
+        clean: dict[str, Any] = dict(step_dict)
+        for field in ("input", "output", "name"):
+            if isinstance(clean.get(field), str):
+                clean[field] = redact(clean[field])
+        return await super().create_step(clean)
+
+    async def update_thread(
+        self,
+        thread_id: str,
+        name: str | None = None,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> Any:
+        if metadata is not None and isinstance(metadata.get("name"), str):
+            metadata = {**metadata, "name": redact(metadata["name"])}
+        return await super().update_thread(
+            thread_id, name=redact(name) if name else name, user_id=user_id, metadata=metadata, tags=tags
+        )
+
+    async def upsert_feedback(self, feedback: Feedback) -> str:
+        if feedback.comment:
+            feedback.comment = redact(feedback.comment)
+        return await super().upsert_feedback(feedback)
+
+
+class PostgresHistory(RedactingHistory):
     """The official layer with a bounded pool in schema `chainlit` (its default pool holds ten
     connections and uses the search path of whoever configured the role)."""
 
@@ -69,7 +104,7 @@ class PostgresHistory(ChainlitDataLayer):
                 )
 
 
-class SqliteHistory(ChainlitDataLayer):
+class SqliteHistory(RedactingHistory):
     """The official layer's queries on SQLite: `$n` placeholders become `?n`, ILIKE and LEAST their
     SQLite words; values are stored as SQLite stores them (timestamps as ISO text, JSON as text)
     and read back as the Postgres driver would hand them over."""
