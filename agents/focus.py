@@ -72,6 +72,10 @@ class Focus:
                     focus.group_ids = ids if set(ids) != set(focus.group_ids) else focus.group_ids
                 if chosen or len(ids) == 1:
                     focus.kind, focus.perfume_id = "perfume", chosen or ids[0]
+                elif len(ids) >= 2:
+                    # Several answered about and none chosen (a tie, "둘 다 여름에 괜찮아요?"): "그거" is
+                    # still about them, not about a perfume described before.
+                    focus.kind, focus.perfume_id = "comparison", None
             elif tool == "compose_formula":
                 focus.kind = "formula"
                 focus.formula = {

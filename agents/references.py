@@ -25,22 +25,43 @@ Aspect = Literal[
     "longevity", "sillage", "season", "occasion", "mood", "gender", "character", "price", "size", "stock", "notes"
 ]  # fmt: skip
 ASPECTS: tuple[str, ...] = Aspect.__args__  # type: ignore[attr-defined]
+MIDDLE = 100  # "the middle one": the middle of an odd-length list
 
 _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-                "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1, "top": 1, "bottom": -1}  # fmt: skip
-_KO_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6}
+                "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1, "top": 1, "bottom": -1, "middle": MIDDLE,
+                "second to last": -2, "second-to-last": -2, "second last": -2, "penultimate": -2}  # fmt: skip
+_KO_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "둘": 2, "셋": 3, "넷": 4}
 _EN_PICK_NOUN = r"(?:one|perfume|fragrance|scent|option|pick|bottle|suggestion|recommendation|result|item|choice)s?"
-# "the second one", "the 3rd perfume", "that one at the top", "the last one"; never "a first date".
+_EN_ORDINAL = (
+    r"(second[- ]to[- ]last|second last|penultimate|first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|"
+    r"last|middle)"
+)
+# "the second one", "the very first one you listed", "that one at the top", "the last one", "middle one",
+# "your top pick", "#2"; never "a first date", "the last time", "top notes".
 _EN_RANK = re.compile(
-    rf"\b(?:the|that|this|your)\s+(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|last)"
-    rf"(?:\s+{_EN_PICK_NOUN}\b|(?=\s*(?:[-–—,?.!:]|$|\s+(?:is|was|sounds|looks|seems|has|lasts|does|smells|one)\b)))"
-    rf"|\b(?:one|the one)\s+at\s+the\s+(top|bottom)\b|(?:\bnumber|\bno\.|\boption|#)\s*([1-9])\b",
+    rf"\b(?:the|that|this|your|ur)\s+(?:very\s+)?{_EN_ORDINAL}"
+    rf"(?:\s+{_EN_PICK_NOUN}\b|(?=\s*(?:[-–—,?.!:]|$|\s+(?:is|was|sounds|looks|seems|has|lasts|does|smells|one|you|u|"
+    rf"on|in)\b)))"
+    rf"|(?<![a-z] )\b{_EN_ORDINAL}\s+one\b"
+    rf"|\b(?:one|the one)\s+(?:at|on)\s+(?:the\s+)?(top|bottom)\b|\b(?:the\s+)?(top|bottom)\s+one\b"
+    rf"|\b(?:your|the|ur)\s+(top)\s+(?:pick|choice|recommendation|suggestion)\b"
+    rf"|\b(?:the\s+)?one\s+(?:you|u)\s+(?:listed|mentioned|showed|recommended|suggested|named|put)\s+{_EN_ORDINAL}\b"
+    rf"|(?:\bnumber|\bno\.|\boption|\bpick|#)\s*([1-9])\b",
     re.IGNORECASE,
 )
 # "2 vs 3", "1 and 3", "between 2 and 4", "2 or 3": bare numbers only in a pair, never "2%" or "100ml".
 _EN_RANK_PAIR = re.compile(r"(?<![\d,.])([1-9])\s*(?:vs\.?|versus|and|or|&|,)\s*([1-9])(?![\d,.%]|\s*(?:ml|%|k\b))")
+# Korean: "3번", "두 번째", "둘째" (never "둘째 언니"), "마지막 거" (never "마지막으로", lastly), "맨 앞",
+# "제일 처음에 보여준", "끝에서 두 번째", "가운데 거".
+_KIN = r"(?!\s*(?:언니|오빠|누나|형|동생|딸|아들|이모|고모|삼촌|조카|주|날|날에|시간|아이|애))"
 _KO_RANK = re.compile(
-    r"([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도))(?:째)?|(첫|두|세|네|다섯|여섯)\s*번\s*째|(첫)째|(마지막|맨\s*(?:위|처음|아래|끝))"
+    r"끝에서\s*(두|세)\s*번\s*째|([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도|씩|만|이나|쯤|더))(?:\s*째)?"
+    r"|(첫|두|세|네|다섯|여섯)\s*번\s*째|(첫|둘|셋|넷)\s*째" + _KIN + r""
+    r"|(마지막(?!\s*으로(?!\s*(?:보여|추천|나온|소개|말씀|알려|적어|올려))))"
+    r"|((?:맨|제일|가장|젤)\s*(?:위|처음|아래|끝|앞|뒤|마지막))"
+    r"|(처음(?:에)?\s*(?:보여|추천|나온|소개|말씀|알려|올려|적어)|처음\s*(?:거|꺼|것|걸|건|게)\b)"
+    r"|((?:가운데|중간)\s*(?:에\s*있는\s*)?(?:거|꺼|것|걸|건|게|향수))"
+    r"|([1-9])\s*(?:등|순위)"
 )
 _GROUP = re.compile(
     r"\bwhich(?:\s+one)?\b|\bof (?:these|those|them|the (?:two|three|four|five))\b|\bamong (?:them|these|those)\b|"
@@ -59,17 +80,49 @@ _WHICH = re.compile(r"\bwhich\b|어느|뭐가|어떤\s*게|어떤\s*거|무엇�
 # "the cheaper one", "더 싼 건 어느 쪽": a comparative picks within a pair; "the cheapest", "제일 싼 건"
 # within any group. Neither when the message asks to be shown more ("더 저렴한 걸로 보여 주세요").
 _CHEAPER_ONE = re.compile(
-    r"\bthe (?:cheaper|less expensive|more affordable)\b|\bcheaper (?:one|of (?:the|those|these|them))\b|"
-    r"더\s*(?:싼|저렴한)\s*(?:건|거|게|걸로|쪽|것)|(?:싼|저렴한)\s*쪽",
+    r"\bthe (?:cheaper|less expensive|more affordable|lower[- ]priced|less pricey)\b|"
+    r"\b(?:cheaper|less expensive|more affordable|lower[- ]priced) (?:one|of (?:the|those|these|them))\b|"
+    r"\b(?:lower|smaller) price\b|\bthe budget one\b|"
+    r"더\s*(?:싼|저렴한|값싼)\s*(?:건|거|게|걸|쪽|것|향수)|(?:싼|저렴한|값싼)\s*(?:쪽|편)|"
+    r"(?:가격|값)(?:이|은|대가?)?\s*(?:더\s*)?(?:낮은|싼|저렴한)\s*(?:건|거|게|걸|쪽|것|향수|편)",
     re.IGNORECASE,
 )
 _CHEAPEST_ONE = re.compile(
-    r"\bthe (?:cheapest|least expensive|most affordable)\b|\bcheapest\b|(?:제일|가장)\s*(?:싼|저렴한)", re.IGNORECASE
+    r"\bcheapest\b|\b(?:least|less) (?:expensive|pricey|costly)\b|\bmost (?:affordable|budget)|\blowest[- ]pric|"
+    r"\blowest cost\b|(?:제일|가장|젤|젤루)\s*(?:값\s*)?(?:싼|싸|저렴)|"
+    r"(?:가격|값)(?:이|은)?\s*(?:제일|가장|젤)\s*(?:낮|싼|싸|저렴)|최저가",
+    re.IGNORECASE,
 )
 _PRICIER_ONE = re.compile(
-    r"\bthe (?:pricier|more expensive)\b|더\s*비싼\s*(?:건|거|게|걸로|쪽|것)|비싼\s*쪽", re.IGNORECASE
+    r"\bthe (?:pricier|more expensive|higher[- ]priced)\b|"
+    r"더\s*비싼\s*(?:건|거|게|걸|쪽|것|향수)|비싼\s*(?:쪽|편)|(?:가격|값)(?:이|은)?\s*(?:더\s*)?높은\s*(?:건|거|게|걸|쪽|것|향수|편)",
+    re.IGNORECASE,
 )
-_PRICIEST_ONE = re.compile(r"\bthe (?:priciest|most expensive)\b|(?:제일|가장)\s*비싼", re.IGNORECASE)
+_PRICIEST_ONE = re.compile(
+    r"\bthe (?:priciest|most expensive)\b|\bhighest[- ]pric|(?:제일|가장|젤)\s*비싼|"
+    r"(?:가격|값)(?:이|은)?\s*(?:제일|가장|젤)\s*높",
+    re.IGNORECASE,
+)
+# "the most long-lasting", "제일 은은한 거", "the one with the most rose", "the lightest": a pick by a quality.
+_SUPERLATIVE = re.compile(
+    r"\bmost\b|\bleast\b|\b(?:the|which(?:\s+one)?(?:'s| is)?)\s+\w+est\b|\b\w{3,}est\s+(?:one|of)\b|\bbest\b|"
+    r"제일|가장|젤\s|젤루|최고로|제일로",
+    re.IGNORECASE,
+)
+# What was shown, said back: "보여준 것들 중에", "추천해 주신 거", "the ones you listed". Its 보여/추천 asks
+# for nothing new.
+_BACK_REF = re.compile(
+    r"(?:보여|추천해|추천|골라|찾아|알려|소개해|소개|말씀해|말해|뽑아)\s*(?:주신|준|주셨던|줬던|드린|한|했던|하신|받은|된)|"
+    r"보여준|아까\s*(?:그|거|것|꺼)|\b(?:you|u)\s+(?:just\s+)?(?:showed|listed|mentioned|recommended|suggested|picked|"
+    r"gave|named|put|sent)\b|\b(?:listed|shown|mentioned|recommended|suggested) (?:above|earlier|before)\b|"
+    r"\b(?:on|in|from) (?:the|your|that|this) list\b|리스트|목록",
+    re.IGNORECASE,
+)
+# A reference to something shown without a pronoun: "... 거", "the one ...", "중에".
+_REFERENT = re.compile(
+    r"\bones?\b|\bof (?:them|these|those)\b|(?:거|꺼|것|건|걸|게|놈|애)(?:\s|$|[?.!,]|는|은|요|가|이|로)|중에|중\s",
+    re.IGNORECASE,
+)
 # Asking to be shown perfumes: a search, never a pick among those shown.
 _SHOW = re.compile(
     r"\bshow\b|\brecommend\b|\bfind\b|\bsuggest\b|\bsomething\b|\banything\b|\boptions\b|\bothers?\b|"
@@ -93,41 +146,60 @@ _COMPARE = re.compile(r"\bcompare\b|\bcomparison\b|\bdifference\b|비교|차이"
 # What is asked about; season, occasion, mood, gender, longevity and sillage also come from the slots.
 _ASKS = {
     "longevity": re.compile(
-        r"\blast(?:s|ing)?\b|\blongevity\b|\bhow long\b|\bhours?\b|\bstays?\b|\bwear time\b|오래|지속|몇\s*시간|"
-        r"시간\s*(?:정도|가|이나)|날아가|유지",
+        r"\blast(?:s|ing)?\b|\blongevity\b|\bhow long\b|\bhours?\b|\bstays?\b|\bwear time\b|\bhold up\b|"
+        r"\bholds? up\b|\boutlasts?\b|\ball[- ]day\b|\bwhole day\b|\bstaying power\b|\bwears? off\b|\bfade[sd]?\b|"
+        r"\bsurvive\b|\bmake it (?:through|to|till|until)\b|\bstick around\b|\bgo the distance\b|\bstill be there\b|"
+        r"\b(?:till|until|through|thru) (?:the end|lunch|noon|evening|night|dinner|midnight|closing)\b|"
+        r"\b(?:till|until|through|thru) the (?:day|night|shift|party|wedding|ceremony|show|concert|flight)\b|"
+        r"\bfrom \d{1,2}(?::\d\d)?\s*(?:am|pm)?\s*(?:to|till|until|-)\s*\d{1,2}\b|\bby (?:lunch|noon|evening)\b|"
+        r"오래|지속|몇\s*시간|시간\s*(?:정도|가|이나)|날아가|유지|버텨|버티|버틸|버팁|하루\s*종일|온종일|종일|"
+        r"끝날\s*때까지|끝까지|(?:점심|저녁|밤|퇴근|오후|새벽|아침)\s*(?:때|시간)?\s*까지|\d+\s*시\s*까지|"
+        r"금방\s*(?:사라|날아|없어|빠)|사라지|향이\s*(?:오래\s*)?남|까지\s*(?:남|향이|유지|지속)",
         re.IGNORECASE,
     ),
     "sillage": re.compile(
         r"\bproject(?:s|ion)?\b|\bsillage\b|\bstrong\b|\bloud\b|\bskin scent\b|\bsubtle\b|\bheavy\b|\bintense\b|"
-        r"\bnoticeable\b|\bquiet\b|\bpowerful\b|퍼지|퍼져|확산|발향|진해|진한가|강해|강한가|강한 편|세요\?|센가|민폐|"
-        r"은은|잔잔|부담스럽|무거|가벼",
+        r"\bnoticeable\b|\bquiet\b|\bpowerful\b|\blight(?:er|est)\b|\bsoft(?:er|est)\b|\bfill (?:the|a) room\b|"
+        r"\bbeast mode\b|\bwafts?\b|\bclose to (?:the )?skin\b|\bnotice(?:able)?\b|\b(?:people|others|anyone|everyone|"
+        r"someone|coworkers|colleagues|they|folks)\b[^.?!]{0,25}\bsmell\b|\bsmell (?:it|me) from\b|"
+        r"퍼지|퍼져|확산|발향|진해|진한가|강해|강한가|강한 편|세요\?|센가|민폐|은은|잔잔|부담스럽|무거|가벼|"
+        r"\btoo much\b|\boverpowering\b|\btoo strong\b|\bfunerals?\b|\bmemorial\b|\bhospitals?\b|\bclinic\b|"
+        r"\blibrary\b|\bchurch\b|과하|과한|너무\s*(?:세|강|진|독)|장례|조문|문상|병원|도서관|예배|성당|"
+        r"주변|옆\s*사람|남들이|다른\s*사람|맡을\s*수|티\s*(?:가\s*)?나|스킨\s*센트|살\s*냄새|살내음|코를\s*찌르",
         re.IGNORECASE,
     ),
     "price": re.compile(
-        r"\bhow much\b|\bprice[ds]?\b|\bcosts?\b|\bexpensive\b|\bcheap(?:er|est)?\b|\bpricey\b|\bin won\b|\bkrw\b|"
-        r"가격|얼마|비싸|비싼|싼|저렴|값",
+        r"\bhow much\b|\bprice[ds]?\b|\bprice-wise\b|\bcosts?\b|\bexpensive\b|\bcheap(?:er|est)?\b|\bpricey\b|"
+        r"\bin won\b|\bkrw\b|\bdamage\b|\baffordable\b|가격|얼마|비싸|비싼|싼|저렴|값|몇\s*원|비용",
         re.IGNORECASE,
     ),
     "size": re.compile(
-        r"\d+\s*ml(?![a-z])|(?<![a-z])ml(?![a-z])|\bsizes?\b|\bbottles?\b|\b(?:bigger|larger|smaller)\b|용량|미니|사이즈|몇\s*ml|밀리",
+        r"\d+\s*ml(?![a-z])|(?<![a-z])ml(?![a-z])|\bsizes?\b|\bbottles?\b|\b(?:bigger|larger|smaller)\b|\bhow big\b|"
+        r"용량|미니|사이즈|몇\s*ml|밀리|미리|몇\s*미리|몇\s*밀리",
         re.IGNORECASE,
     ),
     "stock": re.compile(
         r"\bin stock\b|\bstock\b|\bavailable\b|\bavailability\b|\bsold out\b|\bcarry\b|\bhave it\b|"
         r"\bon (?:the )?shel(?:f|ves)\b|\bin (?:the )?(?:store|shop|boutique)\b|\bany (?:left|bottles? left)\b|"
         r"\bstill (?:have|carry|sell)\b|\bcan i (?:buy|get|grab|pick up) (?:it|one|a bottle)\b|\bpick (?:it|one) up\b|"
-        r"재고|품절|구매\s*가능|살\s*수\s*있|매장에|남아\s*있|바로\s*살|지금\s*살|구할\s*수|사러\s*가",
+        r"\b(?:any|how many)(?: \w+)? left\b|\bin store\b|\bback in stock\b|"
+        r"재고|품절|구매\s*가능|살\s*수\s*있|매장에|바로\s*살|지금\s*살|구할\s*수|사러\s*가|몇\s*(?:병|개)|"
+        r"(?:병|개|수량|물량|재고)\s*(?:이|가)?\s*남|입고",
         re.IGNORECASE,
     ),
     "notes": re.compile(
-        r"\bnotes?\b|\bsmells?\b|\bsmell like\b|\bingredients?\b|\bwhat(?:'s| is) in it\b|\baccords?\b|\bdescribe\b|"
-        r"\btell me (?:more )?about\b|노트|무슨\s*향|어떤\s*향|향이\s*나|성분|들어가|자세히|설명",
+        r"\bnotes?\b|\bsmells? like\b|\b(?:what|how) does (?:it|that|this)(?: one)? smell\b|\bingredients?\b|"
+        r"\bwhat(?:'s| is) in (?:it|there|that)\b|\baccords?\b|\bdescribe\b|\bdry ?down\b|\bdries down\b|\bthe base\b|"
+        r"\bopening\b|\bheart\b|\bend of the day\b|\btell me (?:more )?about\b|노트|무슨\s*향|어떤\s*향|향이\s*나|성분|"
+        r"들어가|자세히|설명|잔향|베이스|드라이\s*다운|(?:마지막|끝|나중)(?:에)?\s*(?:남는|나는)|첫\s*향|처음\s*향|탑\s*향",
         re.IGNORECASE,
     ),
     "gender": re.compile(
         r"\bunisex\b|\bfor (?:men|women|a man|a woman|him|her|guys|girls)\b|\bmen\b|\bwomen\b|\bguy\b|\bgirl\b|"
-        r"\bmasculine\b|\bfeminine\b|\bgirlfriend\b|\bboyfriend\b|\bhusband\b|\bwife\b|남자|여자|남녀|공용|유니섹스|남성|여성|"
-        r"남친|여친|남자친구|여자친구|남편|아내|같이\s*써",
+        r"\bmasculine\b|\bfeminine\b|\bgirlfriend\b|\bboyfriend\b|\bhusband\b|\bwife\b|\bbf\b|\bgf\b|\bhubby\b|"
+        r"\bdudes?\b|\ba guy\b|\bguys? (?:wear|could|can|would)\b|\bpull (?:it |this |that )?off\b|\bmy man\b|"
+        r"\bgirly\b|\bmanly\b|"
+        r"남자|여자|남녀|공용|유니섹스|남성|여성|남친|여친|남자친구|여자친구|남편|아내|와이프|같이\s*(?:써|뿌|쓰)",
         re.IGNORECASE,
     ),
 }
@@ -183,25 +255,40 @@ class FollowUp:
 
 
 def ranks(text: str) -> list[int]:
-    """Ranks named in the text, in order (1-based; -1 is "the last")."""
+    """Ranks named in the text, in order (1-based; -1 is "the last", -2 the one before it; MIDDLE the middle)."""
     out: list[int] = []
     for m in _EN_RANK.finditer(text):
-        word = (m.group(1) or m.group(2) or "").lower()
-        out.append(_EN_ORDINALS[word] if word else int(m.group(3)))
+        word = next((g for g in m.groups()[:-1] if g), "").lower().replace("-", " ")
+        out.append(_EN_ORDINALS[word] if word else int(m.group(m.lastindex or 0)))
     for m in _EN_RANK_PAIR.finditer(text):
         out += [int(m.group(1)), int(m.group(2))]
     for m in _KO_RANK.finditer(text):
-        if m.group(1):
-            out.append(int(m.group(1)))
-        elif m.group(2) or m.group(3):
-            out.append(_KO_ORDINALS[m.group(2) or m.group(3)])
-        else:
-            out.append(1 if re.search(r"위|처음", m.group(4)) else -1)
+        back, digit, nth, nth_short, last, edge, first, middle, place = m.groups()
+        if back:
+            out.append(-_KO_ORDINALS[back])
+        elif digit or place:
+            out.append(int(digit or place))
+        elif nth or nth_short:
+            out.append(_KO_ORDINALS[nth or nth_short])
+        elif last:
+            out.append(-1)
+        elif edge:
+            out.append(1 if re.search(r"위|처음|앞", edge) else -1)
+        elif first:
+            out.append(1)
+        elif middle:
+            out.append(MIDDLE)
     return list(dict.fromkeys(out))
 
 
 def _by_rank(found: list[int], listed: list[str]) -> list[str]:
-    ids = [listed[r - 1] if r > 0 else listed[-1] for r in found if listed and -1 <= r <= len(listed) and r != 0]
+    ids: list[str] = []
+    for r in found:
+        if r == MIDDLE:
+            if len(listed) % 2 == 1:
+                ids.append(listed[len(listed) // 2])
+        elif 0 < r <= len(listed) or (r < 0 and -r <= len(listed)):
+            ids.append(listed[r - 1] if r > 0 else listed[r])
     return list(dict.fromkeys(ids))
 
 
@@ -222,7 +309,7 @@ def aspects_of(text: str, slots: dict[str, Any]) -> list[str]:
 
 def _selector(text: str, group: list[str]) -> str | None:
     """ "cheapest" / "priciest" when the message picks among the group by price."""
-    if len(group) < 2 or _SHOW.search(text):
+    if len(group) < 2 or _SHOW.search(_BACK_REF.sub(" ", text)):
         return None
     if _CHEAPEST_ONE.search(text) or (len(group) == 2 and _CHEAPER_ONE.search(text)):
         return "cheapest"
@@ -235,6 +322,8 @@ def _is_group(text: str) -> bool:
     """A reference to several perfumes; a bare "which" next to a singular pronoun is not ("which notes
     does it have?")."""
     hits = [m.group(0).lower() for m in _GROUP.finditer(text)]
+    if not hits and _BACK_REF.search(text) and re.search(r"중|\bof\b|\bamong\b|\bwhich\b", text):
+        return True  # "보여준 것들 중에", "of the ones you listed"
     if not hits:
         return False
     return not (set(hits) <= {"which"} and _PRONOUN.search(text) is not None)
@@ -246,7 +335,21 @@ def _new_subject(slots: dict[str, Any]) -> bool:
 
 
 def wants_similar(text: str) -> bool:
+    """A search for perfumes like the one in focus ("분위기 비슷한데 14만원 안쪽으로", "anything in that
+    vein under 150k?"), not a question about it."""
     return bool(_SIMILAR.search(text))
+
+
+def _superlative_pick(text: str, slots: dict[str, Any], aspects: list[str]) -> bool:
+    """ "제일 오래가는 거", "the lightest one", "the one with the most rose", "보여준 것 중 제일 은은한 건": a pick
+    among what was shown by a quality, not a new search; a superlative that names a new subject with nothing
+    pointing back ("the sweetest vanilla perfume you have") is a search."""
+    if not _SUPERLATIVE.search(text):
+        return False
+    if not (aspects or slots.get("accords") or slots.get("liked_notes")):
+        return False
+    points_back = bool(_REFERENT.search(text) or _BACK_REF.search(text))
+    return points_back or not _new_subject(slots)
 
 
 def asked_about(perfume_id: str, text: str, slots: dict[str, Any]) -> FollowUp | None:
@@ -269,6 +372,14 @@ def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
     return follow
 
 
+def _picks_by_quality(text: str, masked: str, slots: dict[str, Any], focus: Focus) -> bool:
+    """A superlative pick among the group ("제일 오래가는 거", "the lightest one"), unless the message asks
+    for something new or asks about the one perfume in focus ("is it the strongest of your range?")."""
+    if _NEW_REQUEST.search(masked) or (focus.kind == "perfume" and _PRONOUN.search(text)):
+        return False
+    return _superlative_pick(text, slots, aspects_of(text, slots))
+
+
 def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp | None:
     """The question about shown perfumes this message asks, or None (a new request, a refinement of
     the last search, a comparison, a formula change, or nothing in focus to refer to)."""
@@ -277,6 +388,7 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
     if _SIMILAR.search(text) or slots.get("formula_lines") or slots.get("materials"):
         return None
     named = ranks(text)
+    masked = _BACK_REF.sub(" ", text)  # "추천해 주신 것 중", "the ones you showed": no new request
     group = focus.group_ids or focus.list_ids
     ids: list[str] = []
     how = "implicit"
@@ -287,8 +399,11 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
             return None
     elif (selector := _selector(text, group)) is not None:
         ids, how, choose = group, "selector", selector
-    elif _is_group(text) and len(group) >= 2:
+    elif len(group) >= 2 and (_is_group(text) or _picks_by_quality(text, masked, slots, focus)):
         ids, how = group, "group"
+    elif _PRONOUN.search(text) and not focus.perfume_id and focus.kind == "comparison" and 2 <= len(group) <= 3:
+        # "그거 여름에도 돼요?" after two were compared and neither chosen: about each of them.
+        ids, how = group, "pronoun"
     elif _PRONOUN.search(text) and (focus.perfume_id or focus.list_ids):
         ids, how = [focus.perfume_id or focus.list_ids[0]], "pronoun"
     aspects = aspects_of(text, slots)
@@ -298,8 +413,13 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
     narrows = slots.get("disliked_notes") or slots.get("disliked_accords") or (slots.get("budget") or {}).get("max")
     # "그거 매장에 있나요?", "do you have it in stock?": whether the perfume referred to is there to buy.
     stock_of_it = how == "pronoun" and "stock" in aspects
-    if how in ("implicit", "pronoun", "group") and ((_NEW_REQUEST.search(text) and not stock_of_it) or narrows):
+    if how in ("implicit", "pronoun", "group") and ((_NEW_REQUEST.search(masked) and not stock_of_it) or narrows):
         return None
+    # "3번 말고 다른 거 추천해 줘": a rank named in a new request that asks nothing about it.
+    if how == "rank" and not aspects and _NEW_REQUEST.search(masked):
+        return None
+    if "gender" in aspects and "mood" in aspects and not slots.get("gender"):
+        aspects.remove("mood")  # "would my bf look weird wearing it?": who wears it, not a mood
     if how in ("implicit", "pronoun") and slots.get("perfumes"):
         return None
     if how == "implicit" and _new_subject(slots):

@@ -11,6 +11,9 @@ verdict carries its reason as data (the accords that decided it, the label), for
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -110,3 +113,35 @@ def character_fit(perfume: Perfume, accords: list[str], notes: list[str]) -> Fit
 
 def rank_of(labels: list[str], value: str | None) -> int:
     return labels.index(value) if value in labels else -1
+
+
+def accord_rarity(perfumes: Iterable[Perfume]) -> dict[str, float]:
+    """Each accord's rarity in a catalog (log inverse share of the perfumes that list it among their
+    main six): computed once per catalog, for `likeness`."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for perfume in perfumes:
+        total += 1
+        counts.update(set(perfume.accords[:6]))
+    return {accord: math.log(total / n) for accord, n in counts.items() if n}
+
+
+def likeness(reference: Perfume, other: Perfume, rarity: Mapping[str, float] | None = None) -> float:
+    """How alike two perfumes are, from their own data (0 = nothing shared, 1 = the same main accords).
+
+    "분위기 비슷한 거" after Chanel Coco Mademoiselle (citrus, patchouli, rose, woody) wants patchouli-rose
+    perfumes, not every citrus one that shares only its opening: each accord weighs by its rank (gently)
+    and by its rarity in the catalog (citrus and fresh spicy are everywhere; patchouli and rose give a
+    perfume its character), and the shared weight is counted against all of the reference's. Shared
+    notes add a little."""
+    rarity = rarity or {}
+
+    def weights(perfume: Perfume) -> dict[str, float]:
+        return {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(perfume.accords[:6])}
+
+    mine, theirs = weights(reference), weights(other)
+    total = sum(mine.values())
+    if not total:
+        return 0.0
+    shared = sum(min(w, theirs[a]) for a, w in mine.items() if a in theirs)
+    return shared / total + 0.03 * min(len(set(reference.notes) & set(other.notes)), 4)
