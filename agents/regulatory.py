@@ -11,13 +11,21 @@ asking about its use stays a question about the material ("쿠마린이 뭐예�
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from prompts import render
+from tools.perfumery.materials import load_materials
+from tools.perfumery.usage import regulated_names
 from tools.search.lexicon import default_lexicon
+from tools.search.transliterate import Transliterator
+
+EU_ALLERGENS = Path(__file__).resolve().parent.parent / "tools" / "perfumery" / "data" / "eu_allergens.csv"
 
 # Asking whether (or how much) a material may be used.
 _ASKS_USE = re.compile(
@@ -59,6 +67,50 @@ _ABOUT_FORMULA = re.compile(
 )
 
 
+# A question that is plainly about the rules (not "괜찮아요?" about a perfume's fit): where a material is
+# only recognised by how its Korean name sounds, the message must say this much.
+_RULES_WORDS = re.compile(
+    r"(?<![a-z])(?:ifra|allowed|permitted|legal|banned|prohibited|restricted|limit|regulat\w*|compliant)(?![a-z])|"
+    r"ifra|규정|규제|한도|허용|금지|걸리|걸려|제한|기준",
+    re.IGNORECASE,
+)
+# Shopping for a perfume ("something earthy like vetiver, $110 max"): a material word there is a note.
+_SHOPPING = re.compile(
+    r"(?<![a-z])(?:find|recommend|suggest|looking for|shopping|buy|gift|present)(?![a-z])|"
+    r"추천|찾아|찾고|골라|선물|살만한|사려고",
+    re.IGNORECASE,
+)
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+# Particles and endings a Korean noun carries in a question ("파네솔을", "시나밀 알코올은", "시나말이요").
+_PARTICLE = re.compile(r"(?:이요|에요|예요|은|는|이|가|을|를|도|에|의|로|으로|요|만)$")
+MIN_HEARD_RATIO = 0.9
+MIN_HEARD_SYLLABLES = 3
+
+
+@lru_cache(maxsize=1)
+def _sounds_like() -> Transliterator:
+    """Materials and regulated substances by how a Korean loanword of their name sounds: customers write
+    파네솔 or 파르네솔, 시나밀 or 신나밀 알코올, and no list of spellings keeps up with them."""
+    names = {m.name for m in load_materials()} | set(regulated_names().values())
+    with EU_ALLERGENS.open(encoding="utf-8", newline="") as handle:
+        names |= {row["name"] for row in csv.DictReader(handle)}
+    return Transliterator(dict.fromkeys(names, 1))
+
+
+def heard_material(text: str) -> str | None:
+    """The material a Hangul word (or two: "시나밀 알코올") of `text` sounds like, or None."""
+    words = [_PARTICLE.sub("", w) for w in _HANGUL_RUN.findall(text)]
+    windows = [a + b for a, b in pairwise(words)] + words
+    sounds = _sounds_like()
+    for window in windows:
+        if len(window) < MIN_HEARD_SYLLABLES:
+            continue
+        found = sounds.lookup(window)
+        if found is not None and found[1] >= MIN_HEARD_RATIO:
+            return found[0]
+    return None
+
+
 @dataclass(slots=True)
 class MaterialQuestion:
     """A question about using one material: lookup_material's arguments."""
@@ -96,8 +148,15 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
     # A material named with an amount and asked ("and cinnamal at 1%?", "시나말 1%는요?"), or after a rules
     # answer: whether that much may be used, however the question is phrased.
     asks_amount = bool(amounts) and ("?" in text or material_in_focus is not None)
+    if not amounts and not _RULES_WORDS.search(text) and (slots.get("budget") or _SHOPPING.search(text)):
+        return None  # "something dry and earthy, like vetiver, $110 max": a perfume, not a rules question
+    if not named and (amounts or _RULES_WORDS.search(text)):
+        heard = heard_material(text)  # "파네솔을 0.1% 넣으려고 하는데 IFRA에 걸리나요?"
+        named = [heard] if heard else []
+    # After a rules answer, another material asked about ("and verbena oil for a lemony top note?").
+    asks_next = bool(named) and material_in_focus is not None and "?" in text
     if named:
-        if not (asks_use or asks_amount or _ASKS_INSTEAD.search(text)):
+        if not (asks_use or asks_amount or asks_next or _ASKS_INSTEAD.search(text)):
             return None
         name = named[0]
     elif material_in_focus and (amounts or _ASKS_LIMIT.search(text) or _ASKS_INSTEAD.search(text)):

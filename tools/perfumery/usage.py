@@ -39,6 +39,15 @@ def regulated_names() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def prohibited_parts() -> dict[str, str]:
+    """A form of a regulated substance that its standard bans while it allows another ("Verbena oil" of
+    IFRA 083, which restricts the absolute): compact(the form's name) -> the standard's name."""
+    with REGULATED_NAMES.open(encoding="utf-8", newline="") as handle:
+        return {compact(row["name"]): row["prohibited_part_of"].strip()
+                for row in csv.DictReader(handle) if (row.get("prohibited_part_of") or "").strip()}  # fmt: skip
+
+
 def regulated_name(name: str) -> str | None:
     """The tables' name of a substance a customer names (folded, spacing ignored), or None."""
     wanted = compact(name)
@@ -82,6 +91,14 @@ def material_use(
 ) -> MaterialUse:
     """The verdict on `pct` % of `name` (of the finished product, or of the concentrate with
     basis="concentrate") in a product of `concentration` (EDP when not given) and IFRA `category`."""
+    whole = prohibited_parts().get(compact(regulated_name(name) or name))
+    if whole is not None:  # the banned part of a standard that restricts its other part
+        use = material_use(perfumery, whole, pct, concentration, basis, category)
+        standard = perfumery.regulations.by_name.get(compact(whole))
+        use.material, use.prohibited, use.allowed = regulated_name(name) or name, True, False
+        use.limit_product_pct = use.limit_concentrate_pct = None
+        use.reasons = [standard.notes] if standard is not None and standard.notes else use.reasons
+        return use
     concentration = concentration or DEFAULT_CONCENTRATION
     try:
         dilution = concentration_dilution(concentration)
