@@ -30,15 +30,42 @@ _FOREIGN = {
     "GBP": re.compile(r"£\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:pounds?|gbp|quid|파운드)(?![a-z])"),
     "JPY": re.compile(r"¥\s*" + _AMOUNT + r"(k?)|" + _AMOUNT + r"(k?)\s*(?:yen|jpy|엔)(?![a-z])"),
 }
-# An amount with no currency after a budget word ("under 130,000", "budget to 250k", "max 200k"):
-# the catalog's currency. Written with thousands, "k" or 5+ digits, never a bare year ("under 2000").
+# An amount with no currency after a budget word ("under 130,000", "budget to 250k", "max 200k", "won't
+# break 160k", "I can go to 125k"): the catalog's currency. Written with thousands, "k" or 5+ digits, never
+# a bare year ("under 2000").
+_BARE_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d{5,}|\d+(?:\.\d+)?\s*k)(?![\d,.]|\s*(?:ml|years?|년|%))"
 _BARE_BUDGET = re.compile(
-    r"(?:under|below|less than|no more than|not more than|max(?:imum)?|budget(?: is| of)?|limit(?: is)?|up to|within|"
-    r"spend(?: up to| about| around)?|"
-    r"cap(?:ped)? at|stretch(?: the budget)? to|raise(?: it)? to|increase(?: it)? to|around|about|"
-    r"to)\s*(?:like\s*)?"
-    r"(\d{1,3}(?:,\d{3})+|\d{5,}|\d+(?:\.\d+)?\s*k)(?![\d,.]|\s*(?:ml|years?|년|%))"
+    r"(?:under|below|less than|no more than|not more than|no higher than|max(?:imum)?|budget(?: is| of)?|"
+    r"limit(?: is)?|up to|within|at most|ceiling(?: is| of)?|"
+    r"spend(?: up to| about| around)?|pay(?: up to| about| around)?|"
+    r"cap(?:ped)? at|stretch(?: the budget| it)? to|raise(?: it)? to|increase(?: it)? to|around|about|"
+    r"break|exceed|top out at|tops out at|go(?: up| as high as)? to|go as high as|can do|stay (?:under|below|within)|"
+    r"keep it (?:under|below|to)|"
+    r"to)\s*(?:like\s*|maybe\s*|about\s*|around\s*)?" + _BARE_NUMBER
 )
+# An amount with a budget word after it ("90k cap", "160k tops", "200,000 max", "150k 이하"): a ceiling.
+_CEILING_AFTER = (
+    r"\s*(?:won|krw)?\s*(?:max(?:imum)?|tops|cap|ceiling|limit|or less|or under|or below|and under|at most|"
+    r"is my (?:max|limit|budget|ceiling|cap)|이하|미만|이내|안쪽|안으로|까지|선에서|선으로|내외|밑으로|아래로|"
+    r"안\s*넘|넘지\s*않)(?![a-z])"
+)
+_BARE_AFTER = re.compile(r"(?<![\d,.$€£¥₩])" + _BARE_NUMBER + r"(?=" + _CEILING_AFTER + ")")
+# A price named as too much ("250k is a stretch", "25만원은 좀 부담돼요"): a ceiling only when no other amount
+# is the budget ("250k is a stretch ... won't break 160k": 160k).
+_TOO_MUCH_AFTER = re.compile(
+    r"\s*(?:won|krw|dollars?|bucks)?\s*(?:is|was|'s|are|seems|feels|would be)\s*"
+    r"(?:a bit |kinda |kind of |a little |way |just |really )?"
+    r"(?:a (?:bit of a |little )?stretch|too (?:much|steep|pricey|expensive|high|rich)|"
+    r"out of (?:my|our|the) (?:budget|range|league)|over (?:my|our|the) budget|a lot|pushing it|steep|pricey)|"
+    r"\s*(?:은|는|이|가|이면|면)?\s*(?:좀|너무|조금|살짝|많이|넘)?\s*(?:부담|비싸|무리|오버|빠듯)"
+)
+_BARE_TOO_MUCH = re.compile(r"(?<![\d,.$€£¥₩])" + _BARE_NUMBER + r"(?=" + _TOO_MUCH_AFTER.pattern + ")")
+# A budget word near an amount (before it or after it): what makes one amount of several the budget.
+_CEILING_BEFORE = re.compile(
+    r"(?:under|below|less than|more than|max(?:imum)?|budget|limit|up to|within|cap(?:ped)?|tops|break|exceed|"
+    r"go(?: up)? to|stretch|spend|pay|afford|at most|ceiling|예산|최대|상한)[^.!?\d]{0,14}$"
+)
+_CEILING_AFTER_RE = re.compile(_CEILING_AFTER)
 _AT_LEAST = re.compile(r"이상|부터|넘는|over|at least|more than|from|above")
 # "10만원 안 넘는", "no more than $50", "not over 100,000": a ceiling, though "넘는"/"more than" is said.
 _NOT_OVER = re.compile(r"안\s*넘|넘지\s*않|넘기지\s*않|no more than|not more than|not over|not above|or less|이하")
@@ -413,32 +440,67 @@ class SlotReader:
     @staticmethod
     def _budget(folded: str) -> dict[str, Any] | None:
         """A price limit: {"max" or "min": amount, "currency": ...}; no "currency" when none was said
-        (the catalog's own, "under 130,000"); a band ("10만원대") gives both ends."""
-        won = _WON.search(folded)
-        if won:
+        (the catalog's own, "under 130,000", "160k"); a band ("10만원대") gives both ends.
+
+        Of several amounts, the budget is the last one said with a budget word ("won't break 160k",
+        "14만원 안쪽으로"), else the last one said at all; a price only named as too much ("250k is a
+        stretch", "25만원은 부담") is the ceiling only when nothing else is."""
+        found: list[_Amount] = []
+
+        def add(start: int, end: int, value: dict[str, Any]) -> None:
+            if any(a.start < end and start < a.end for a in found):
+                return  # "15만원 이하": one amount, read once
+            too_much = bool(_TOO_MUCH_AFTER.match(folded, end))
+            cued = (
+                "min" in value
+                or bool(_CEILING_BEFORE.search(folded[max(0, start - 30) : start]))
+                or bool(_CEILING_AFTER_RE.match(folded, end))
+            )
+            found.append(_Amount(start, end, value, cued and not too_much, too_much))
+
+        for won in _WON.finditer(folded):
             amount = float((won.group("sign") or won.group("amount")).replace(",", ""))
             unit = (won.group("unit") or "").replace(" ", "")
             amount *= {"만원": 10_000, "만": 10_000, "천원": 1_000, "kwon": 1_000, "kkrw": 1_000}.get(unit, 1)
             if won.group("band"):  # "10만원대": from 100,000 up to the next step of its last digit
                 step = 10 ** (len(str(int(amount))) - len(str(int(amount)).rstrip("0")))
-                return {"min": amount, "max": amount + step - 1, "currency": "KRW"}
-            return {_bound(folded, won.start(), won.end()): amount, "currency": "KRW"}
-        for currency, pattern in _FOREIGN.items():
-            found = pattern.search(folded)
-            if found and (_BUDGET_CUE.search(folded) or _AT_LEAST.search(folded)):
-                number = next(g for g in (found.group(1), found.group(3)) if g)
-                thousands = found.group(2) or found.group(4)
-                amount = float(number.replace(",", "")) * (1000 if thousands else 1)
-                return {_bound(folded, found.start(), found.end()): amount, "currency": currency}
-        bare = _BARE_BUDGET.search(folded)
-        if bare and (not bare.group(0).startswith("to") or "budget" in folded):
-            written = bare.group(1).replace(",", "").replace(" ", "")
-            amount = float(written.rstrip("k")) * (1000 if written.endswith("k") else 1)
-            if amount >= 1000:
-                return {_bound(folded, bare.start(1), bare.end()): amount}
+                add(won.start(), won.end(), {"min": amount, "max": amount + step - 1, "currency": "KRW"})
+                continue
+            add(won.start(), won.end(), {_bound(folded, won.start(), won.end()): amount, "currency": "KRW"})
+        if _BUDGET_CUE.search(folded) or _AT_LEAST.search(folded) or _CEILING_BEFORE.search(folded):
+            for currency, pattern in _FOREIGN.items():
+                for m in pattern.finditer(folded):
+                    number = next(g for g in (m.group(1), m.group(3)) if g)
+                    thousands = m.group(2) or m.group(4)
+                    amount = float(number.replace(",", "")) * (1000 if thousands else 1)
+                    add(m.start(), m.end(), {_bound(folded, m.start(), m.end()): amount, "currency": currency})
+        for pattern in (_BARE_BUDGET, _BARE_AFTER, _BARE_TOO_MUCH):
+            for bare in pattern.finditer(folded):
+                if bare.group(0).startswith("to") and "budget" not in folded:
+                    continue  # "from 9 to 5": no budget said
+                written = bare.group(1).replace(",", "").replace(" ", "")
+                amount = float(written.rstrip("k")) * (1000 if written.endswith("k") else 1)
+                if amount >= 1000:
+                    add(bare.start(1), bare.end(), {_bound(folded, bare.start(1), bare.end()): amount})
+        if found:
+            found.sort(key=lambda a: a.start)
+            cued = [a for a in found if a.cued]
+            kept = [a for a in found if not a.too_much]
+            return (cued or kept or found[:1])[-1].value
         if _CHEAPER.search(folded):
             return {"relative": "cheaper"}
         return None
+
+
+@dataclass(slots=True)
+class _Amount:
+    """An amount of money in a text, and how it was said."""
+
+    start: int
+    end: int
+    value: dict[str, Any]
+    cued: bool  # with a budget word beside it ("under", "max", "안쪽")
+    too_much: bool  # named as more than the customer will pay ("250k is a stretch")
 
 
 def _concentration(folded: str) -> str | None:
@@ -486,13 +548,43 @@ _ABOUT_MATERIAL = re.compile(
 )
 
 
+# Words of a change to a formula already made ("needs more sparkle up top", "another one, smokier this
+# time", "EDT로 낮춰 주세요"): a compose turn with them stays one, composing word or not.
+_FORMULA_CHANGE_WORDS = re.compile(
+    r"(?<![a-z])(?:more|less|add|added|up|down|boost|tone|crank|dial|beef|punch|sparkle|another|again|version|"
+    r"this time|swap|replace|instead|tweak|adjust|change|top|heart|base|drydown|dry down|concentration|edt|edp|"
+    r"parfum|extrait|cologne style|it|that one|ingredients?|materials?|notes? list|percent|%)(?![a-z])|"
+    r"더|덜|넣|빼|바꿔|바꾸|다시|버전|농도|탑|미들|베이스|줄여|늘려|살려|올려|낮춰|높여|수정|처방|재료|원료|%",
+    re.IGNORECASE,
+)
+# Words that ask for a perfume to buy, or describe one to find ("a tuberose bomb", "find him", "추천").
+_SHOPPING_WORDS = re.compile(
+    r"(?<![a-z])(?:gimme|give me|get me|find|show me|recommend|suggest|looking for|need|want|bomb|beast|monster|"
+    r"any|anything|something|options?|picks?|buy|gift|present)(?![a-z])|추천|찾아|찾고|골라|보여|있을까|있어요|뭐가\s*좋|"
+    r"선물|사고\s*싶|살\s*만한",
+    re.IGNORECASE,
+)
+
+
 def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None:
     """The intent the slots show when the intent role read a request for perfumes as something else:
     a budget is for buying ("a leather scent under 150,000 won" is no formula unless a formula is asked
-    for), and a material named only as a dislike ("I really dislike lavender") is no question about the
-    material. None when the role's intent stands."""
-    wants_perfumes = bool(slots.get("budget")) and not _COMPOSE_WORDS.search(text)
+    for); a request for a style with no word of composing ("gimme a proper tuberose bomb, the creamier
+    the better": no formula, blend, make me, 조향, 만들어) is one for perfumes, unless it reads as a change
+    to a formula already made ("needs more sparkle up top"); and a material named only as a dislike ("I
+    really dislike lavender") is no question about the material. None when the role's intent stands."""
+    composing = bool(_COMPOSE_WORDS.search(text))
+    wants_perfumes = bool(slots.get("budget")) and not composing
     if intent == "compose" and wants_perfumes:
+        return "recommend"
+    styled = any(slots.get(k) for k in ("liked_notes", "accords", "mood", "occasion", "season"))
+    if (
+        intent == "compose"
+        and not composing
+        and styled
+        and _SHOPPING_WORDS.search(text)
+        and not _FORMULA_CHANGE_WORDS.search(text)
+    ):
         return "recommend"
     disliked = {n.lower() for n in slots.get("disliked_notes") or []}
     materials_disliked = slots.get("materials") and disliked

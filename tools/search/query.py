@@ -33,8 +33,11 @@ _EN_CARRIER = re.compile(
 # "not too", "not overly": the cue negates the adjective after the degree word, not the list after it.
 _EN_DEGREE = re.compile(r"[\s-]*(?:too|overly|very|that|so|super)(?![a-z])")
 # Connectors between listed items ("바닐라나 머스크", "장미, 자스민", "오드(우드)", "vanilla and musk").
+# "almond 같은 고소한 향은 빼고", "바닐라처럼 달달한 건 싫어": an example and the family it belongs to are one
+# item to a cue after them.
 _KO_CONNECTOR = re.compile(
-    r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도|and|or|nor|&)?\s*[,/·()]?\s*$"
+    r"^\s*(?:향|노트|계열|어코드)?\s*(?:이나|나|이랑|랑|와|과|하고|및|또는|혹은|이든|든|도|and|or|nor|&|"
+    r"같은|같이|처럼|등의|등|류의|류|이런|계열의)?\s*[,/·()]?\s*$"
 )
 _KO_CUE_PREFIX = (
     r"^\s*\)?\s*(?:한|하는|인|스러운|스런|적인)?\s*"  # "스모키한 거 싫고": an adjective, then a noun
@@ -51,8 +54,35 @@ _KO_CUE_PREFIX = (
 # reach that far, never past a clause break or a word of liking.
 _KO_FAR_CUE = re.compile(
     r"(?:싫어|싫다|싫은|싫고|싫대|싫으|싫었|질색|없었으면|안\s?들어갔으면|안\s?났으면|없으면|빼고|빼\s?주|빼\s?줘|제외|말고|사절|"
-    r"머리\s?(?:가\s?)?아프|머리\s?(?:가\s?)?아파|두통|못\s?참|못\s?견디|넣지\s?마|넣지\s?말|거부감|역겨|역하)"
+    r"머리\s?(?:가\s?)?아프|머리\s?(?:가\s?)?아파|두통|못\s?참|못\s?견디|못\s?견뎌|못\s?버티|못\s?버텨|넣지\s?마|넣지\s?말|"
+    r"거부감|역겨|역하|별로|질려|극혐|혐오|울렁|메스꺼|토\s?나|토할|속이\s?안\s?좋|안\s?맞|안\s?받|노노|패스|최악)"
 )
+# An English dislike a few words after its item, within its clause: "anything coconutty smells like sunscreen
+# and he hates it", "vanilla, she says it gives her a headache", "clove makes my skin itchy". Only cues that
+# point back at the item (a pronoun, a complaint about its smell) reach that far.
+_EN_FAR_CUE = re.compile(
+    r"(?<![a-z])(?:(?:hates?|hated|hating|loathes?|loathed|detests?|detested|dislikes?|disliked|despises?|despised|"
+    r"can'?t stand|cannot stand|can'?t do|can'?t bear|can'?t handle|can'?t take|couldn'?t stand|won'?t wear|"
+    r"will not wear|refuses? to wear|not a fan of|not into|sick of|tired of|over)\s+(?:it|them|that|those|this)"
+    r"(?![a-z])|smells?\s+(?:\w+\s+)?like\s+(?:a\s+|an\s+|the\s+|cheap\s+|old\s+)?(?:sunscreen|suncream|sun cream|"
+    r"sunblock|sun block|suntan lotion|tanning lotion|bug spray|fly spray|insect repellent|cough syrup|medicine|"
+    r"old lad(?:y|ies)|grandma|granny|cleaning products?|cleaner|bleach|chemicals?|air fresheners?|toilet|"
+    r"bathrooms?|plastic|mothballs?|hospitals?|dentists?|band-?aids?|nail polish|hairspray|death|feet|sweat|"
+    r"gasoline|petrol|cat pee|vomit|puke|baby wipes|candy ?floss|fake|headaches?|rot|garbage|trash)(?![a-z])|"
+    r"(?:gives?|gave)\s+(?:me|him|her|them|us|(?:my|his|her|their)\s+\w+)\s+(?:a\s+|the\s+)?"
+    r"(?:headaches?|migraines?|rash|hives|nausea|ick)|"
+    r"(?:makes?|made)\s+(?:me|him|her|them|us|(?:my|his|her|their)\s+\w+)\s+(?:\w+\s+)?(?:sick|gag|nauseous|"
+    r"sneeze|itch|itchy|dizzy|queasy|break out|throw up|puke)|"
+    r"(?:is|are|'s|'re)\s+(?:a\s+)?(?:total\s+|hard\s+|big\s+)?(?:no-go|no go|dealbreaker|deal breaker|hard pass|"
+    r"pass|nope|no from me|the worst|not (?:for (?:me|him|her|us)|it|(?:my|his|her) thing)|gross|nasty|"
+    r"disgusting|awful|vile|sickening)(?![a-z])|ain'?t it(?![a-z])|"
+    r"(?:leave|keep|take)\s+(?:it|them|that|those)\s+out(?![a-z])|(?:i'?m|he'?s|she'?s|is|am)\s+allergic)"
+)
+_EN_CLAUSE_BREAK = re.compile(
+    r"[.!?;\n]|(?<![a-z])(?:but|though|although|however|whereas|instead|want|wants|love|loves|prefer|prefers|"
+    r"(?:i|he|she|they|we|you)\s+(?:really\s+)?(?:like|likes|liked))(?![a-z])"
+)
+_EN_FAR_WORDS = 8  # words an English far cue may stand after its item
 _KO_CLAUSE_BREAK = re.compile(r"[.,!?;~\n]|는데|지만|그리고|근데|하지만|좋아|좋은|좋겠|원해|찾|추천")
 _KO_FAR_WORDS = 6  # words a far cue may stand after its item
 _KO_NOT_SWEET = re.compile(r"(?:달|달달하|달콤하|스윗하)지\s*않|안\s*달(?:고|달한|콤한|은|아요)|덜\s*달")
@@ -250,6 +280,7 @@ class _Hit:
     terms: list[Term]
     negated: bool = False
     reference: bool = False  # a brand named as a reference ("like Chanel"), not a filter
+    compared: bool = False  # what a disliked item is said to smell like ("like cheap candy"): no wish
 
 
 # A food or drink the customer is having as they write ("sipping green tea rn", "커피 마시면서"):
@@ -271,6 +302,23 @@ def _in_passing(folded: str, hit: _Hit) -> bool:
         return False
     before, after = folded[max(0, hit.start - 40) : hit.start], folded[hit.end : hit.end + 16]
     return bool(_EN_CONSUMING_BEFORE.search(before) or _KO_CONSUMING_AFTER.match(after))
+
+
+_EN_LIKENED_BEFORE = re.compile(r"smells?\s+(?:\w+\s+)?like\s+(?:(?:a|an|the|cheap|old|fake|some|my|his|her)\s+)*$")
+_KO_LIKENED_AFTER = re.compile(r"^\s*(?:향|냄새|향기)?\s*(?:이|가)?\s*(?:같아|같다|같대|같고|같이|처럼|비슷)")
+
+
+def _compared(folded: str, later: list[_Hit], *, english: bool) -> list[_Hit]:
+    """The first of `later` when it is only what an item is likened to ("smells like cheap candy",
+    "선크림 냄새 같아서"), not a note of its own."""
+    if not later:
+        return []
+    hit = later[0]
+    if english:
+        likened = _EN_LIKENED_BEFORE.search(folded[max(0, hit.start - 40) : hit.start])
+    else:
+        likened = _KO_LIKENED_AFTER.match(folded[hit.end : hit.end + 16])
+    return [hit] if likened else []
 
 
 def _generic_note(note: str) -> bool:
@@ -521,7 +569,7 @@ class QueryParser:
         self._mark_references(folded, hits)
         self._mark_negations(folded, hits)
         for hit in hits:
-            if not _in_passing(folded, hit):
+            if not hit.compared and not _in_passing(folded, hit):
                 self._apply(parsed, hit)
         if _KO_NOT_SWEET.search(folded):
             _add(parsed.exclude_accords, "sweet")
@@ -694,7 +742,11 @@ class QueryParser:
                 last = negatable[group_end]
                 following = [h.start for h in hits if h.start >= last.end]
                 tail = folded[last.end : min(following) if following else len(folded)]
-                if self._neg_after.search(tail) or self._far_dislike(folded, last.end, negatable[group_end + 1 :]):
+                if (
+                    self._neg_after.search(tail)
+                    or self._far_dislike(folded, last.end, negatable[group_end + 1 :])
+                    or self._far_dislike_en(folded, last.end, negatable[group_end + 1 :])
+                ):
                     for hit in negatable[index : group_end + 1]:
                         hit.negated = True
                 index = group_end + 1
@@ -703,14 +755,37 @@ class QueryParser:
     def _far_dislike(folded: str, end: int, later: list[_Hit]) -> bool:
         """Whether an unmistakable dislike cue closes the clause that a Korean item opens, a few
         words on ("꽃냄새는 할머니 화장품 같다고 싫어해"); words of other kinds (a mood, a person)
-        may stand between, another note or accord may not (it is the one the cue is about)."""
-        stop = later[0].start if later else len(folded)
+        may stand between, another note or accord may not (it is the one the cue is about), unless
+        it is only what the item is likened to ("코코넛 향은 선크림 냄새 같아서 못 견뎌요")."""
+        compared = _compared(folded, later, english=False)
+        stop = later[len(compared)].start if len(later) > len(compared) else len(folded)
         clause = folded[end:stop]
         brk = _KO_CLAUSE_BREAK.search(clause)
         if brk:
             clause = clause[: brk.start()]
         cue = _KO_FAR_CUE.search(clause)
-        return cue is not None and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
+        found = cue is not None and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
+        for hit in compared if found else ():
+            hit.compared = hit.start < end + (cue.start() if cue else 0)
+        return found
+
+    @staticmethod
+    def _far_dislike_en(folded: str, end: int, later: list[_Hit]) -> bool:
+        """Whether an English dislike that points back at the item ("... and hates it", "smells like
+        sunscreen", "gives her a headache") closes its clause within a few words, no other note or
+        accord nor a word of liking between (what the item is said to smell like aside: "vanilla
+        smells like cheap candy and she won't wear it")."""
+        compared = _compared(folded, later, english=True)
+        stop = later[len(compared)].start if len(later) > len(compared) else len(folded)
+        clause = folded[end:stop]
+        brk = _EN_CLAUSE_BREAK.search(clause)
+        if brk:
+            clause = clause[: brk.start()]
+        cue = _EN_FAR_CUE.search(clause)
+        found = cue is not None and len(clause[: cue.start()].split()) <= _EN_FAR_WORDS
+        for hit in compared if found else ():
+            hit.compared = hit.start < end + (cue.start() if cue else 0)
+        return found
 
     @staticmethod
     def _hit_between(hits: list[_Hit], start: int, end: int, allow: list[_Hit]) -> bool:
