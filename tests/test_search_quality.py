@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from core.settings import STARTER_CATALOG, Settings
 from tests.conftest import FIXTURES
 from tools.search.embeddings import Embedder
 from tools.search.engine import SearchEngine, SearchResult
 from tools.search.evaluation import broken_constraints, evaluate_search, load_eval_queries
+from tools.search.ingest import ingest_catalog
 from tools.search.lexicon import Lexicon
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -281,3 +285,21 @@ def test_disliked_musk_avoids_its_family(engine: SearchEngine) -> None:
         if not r.misses:
             assert not {"Musk", "White Musk"} & set(r.notes), (r.brand, r.name, r.notes)
             assert "musky" not in r.accords, (r.brand, r.name, r.accords)
+
+
+def test_a_perfume_listed_twice_in_the_catalog_is_shown_once(tmp_path: Path, embedder: Embedder) -> None:
+    """The 38k export lists some perfumes on two pages (two Demeter Vetivers, same notes): one card each."""
+    rows = list(csv.DictReader(STARTER_CATALOG.open(encoding="utf-8", newline="")))
+    vetivers = [r for r in rows if "vetiver" in (r["main_accords"] + r["base_notes"]).lower()]
+    twin = {**vetivers[0], "id": "TWIN1"}
+    catalog = tmp_path / "catalog.csv"
+    with catalog.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, twin])
+    settings = Settings(fragrance_home=tmp_path / "home")
+    ingest_catalog(catalog, settings, embedder=embedder, progress=False)
+    engine = SearchEngine.load(settings, embedder=embedder)
+    shown = [(r.brand, r.name, r.year) for r in engine.search_sync(f"{twin['brand']} {twin['perfume']}", 5).results]
+    assert len(shown) == 5 and len(set(shown)) == 5, shown
+    assert (twin["brand"], twin["perfume"]) in {(b, n) for b, n, _ in shown}

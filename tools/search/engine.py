@@ -536,8 +536,9 @@ class SearchEngine:
         # Score only the candidates: a filtered query touches a few hundred rows, not 38k.
         rows = np.flatnonzero(mask)
         scores = self._score(rows, vector, groups, lexical)
-        top = self._top(scores, top_k) if rows.size else np.zeros(0, dtype=np.int64)
-        results = [self._result(int(rows[j]), float(scores[j]), parsed, groups, []) for j in top]
+        # Twice as many as asked, for the catalog's twins (one perfume listed twice) to drop out.
+        top = self._top(scores, 2 * top_k) if rows.size else np.zeros(0, dtype=np.int64)
+        results = self._distinct([self._result(int(rows[j]), float(scores[j]), parsed, groups, []) for j in top], top_k)
         if len(results) < top_k and hard:
             # Fill with the nearest misses: fewest unmet hard constraints, then score.
             everything = self._score(None, vector, groups, lexical)
@@ -549,11 +550,27 @@ class SearchEngine:
                 if c.firm:
                     firm &= c.mask
             candidates = np.flatnonzero(firm & ~mask)
-            ranked = candidates[np.lexsort((-everything[candidates], unmet[candidates]))][: top_k - len(results)]
-            for i in ranked:
-                misses = [c for c in hard if not c.mask[i]]
-                results.append(self._result(int(i), float(everything[i]), parsed, groups, misses))
+            ranked = candidates[np.lexsort((-everything[candidates], unmet[candidates]))][: 2 * top_k]
+            fill = [
+                self._result(int(i), float(everything[i]), parsed, groups, [c for c in hard if not c.mask[i]])
+                for i in ranked
+            ]
+            results = self._distinct(results + fill, top_k)
         return results, relaxed
+
+    @staticmethod
+    def _distinct(results: list[SearchResult], top_k: int) -> list[SearchResult]:
+        """The first `top_k` of `results`, each perfume once: a large catalog lists some perfumes twice
+        (two Fragrantica pages of Demeter's Vetiver, same notes), and a customer shown the same card twice
+        is shown one perfume fewer."""
+        seen: set[tuple[str, str, int | None]] = set()
+        out = []
+        for result in results:
+            twin = (result.brand.casefold(), result.name.casefold(), result.year)
+            if twin not in seen:
+                seen.add(twin)
+                out.append(result)
+        return out[:top_k]
 
     def _score(
         self, rows: np.ndarray | None, vector: np.ndarray, groups: list[list[str]], lexical: np.ndarray | None
