@@ -33,9 +33,10 @@ _FOREIGN = {
 # An amount with no currency after a budget word ("under 130,000", "budget to 250k", "max 200k", "won't
 # break 160k", "I can go to 125k"): the catalog's currency. Written with thousands, "k" or 5+ digits, never
 # a bare year ("under 2000").
-_BARE_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d{5,}|\d+(?:\.\d+)?\s*k)(?![\d,.]|\s*(?:ml|years?|년|%))"
+_BARE_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d{5,}|\d+(?:\.\d+)?\s*k)(?!\d|[,.]\d|k|\s*(?:ml|years?|년|%))"
 _BARE_BUDGET = re.compile(
-    r"(?:under|below|less than|no more than|not more than|no higher than|max(?:imum)?|budget(?: is| of)?|"
+    r"(?:under|below|less than|no more than|not more than|no higher than|max(?:imum)?|budget(?:'?s| is| of)?|"
+    r"over|above|past|beyond|more than|"
     r"limit(?: is)?|up to|within|at most|ceiling(?: is| of)?|"
     r"spend(?: up to| about| around)?|pay(?: up to| about| around)?|"
     r"cap(?:ped)? at|stretch(?: the budget| it)? to|raise(?: it)? to|increase(?: it)? to|around|about|"

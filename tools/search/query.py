@@ -76,6 +76,7 @@ _EN_FAR_CUE = re.compile(
     r"(?:is|are|'s|'re)\s+(?:a\s+)?(?:total\s+|hard\s+|big\s+)?(?:no-go|no go|dealbreaker|deal breaker|hard pass|"
     r"pass|nope|no from me|the worst|not (?:for (?:me|him|her|us)|it|(?:my|his|her) thing)|gross|nasty|"
     r"disgusting|awful|vile|sickening)(?![a-z])|ain'?t it(?![a-z])|"
+    r"(?:is|are|'s|'re)\s+(?:\w+\s+)?too\s+\w+(?:\s+\w+)?\s+for\s+(?:me|him|her|us|them|(?:my|his|her|our)\s+\w+)(?![a-z])|"
     r"(?:leave|keep|take)\s+(?:it|them|that|those)\s+out(?![a-z])|(?:i'?m|he'?s|she'?s|is|am)\s+allergic)"
 )
 _EN_CLAUSE_BREAK = re.compile(
@@ -107,7 +108,7 @@ _KO_STOPWORDS = frozenset(
     """향수 추천 추천해 추천해줘 추천해주세요 제품 브랜드 종류 느낌 스타일 분위기 사람 선물 요즘 인기 가성비
     제일 가장 조금 약간 살짝 그냥 혹시 어떤 무슨 어디 뭐가 뭔가 이런 그런 저런 정도 중에 위주 계열 베이스
     들어간 들어있는 들어 있는 나는 나요 있나요 있어요 주세요 해주세요 알려줘 찾아줘 좋아요 좋은 싶어요
-    조합 처럼 년대 이후 이전 나온 출시 감성 거라 냄새 향기""".split()  # noqa: SIM905
+    조합 처럼 년대 이후 이전 나온 출시 감성 거라 냄새 향기 선크림 썬크림 자외선차단제 모기약 파스""".split()  # noqa: SIM905
 )
 # Stems of everyday verbs and requests ("뿌릴", "어울리", "추천좀여", "부탁드려요").
 _KO_STOP_STEMS = (
@@ -304,8 +305,15 @@ def _in_passing(folded: str, hit: _Hit) -> bool:
     return bool(_EN_CONSUMING_BEFORE.search(before) or _KO_CONSUMING_AFTER.match(after))
 
 
-_EN_LIKENED_BEFORE = re.compile(r"smells?\s+(?:\w+\s+)?like\s+(?:(?:a|an|the|cheap|old|fake|some|my|his|her)\s+)*$")
-_KO_LIKENED_AFTER = re.compile(r"^\s*(?:향|냄새|향기)?\s*(?:이|가)?\s*(?:같아|같다|같대|같고|같이|처럼|비슷)")
+# What an item is likened to or blamed for: "smells like cheap candy", "is way too sweet for him",
+# "선크림 냄새 같아서", "선크림 냄새 난다고".
+_EN_LIKENED_BEFORE = re.compile(
+    r"smells?\s+(?:\w+\s+)?like\s+(?:(?:a|an|the|cheap|old|fake|some|my|his|her)\s+)*$|"
+    r"(?:is|are|'s|'re)\s+(?:\w+\s+)?too\s+$"
+)
+_KO_LIKENED_AFTER = re.compile(
+    r"^\s*(?:향|냄새|향기)?\s*(?:이|가)?\s*(?:같아|같다|같대|같고|같이|처럼|비슷|난다|나서|나는데|나요|남)"
+)
 
 
 def _compared(folded: str, later: list[_Hit], *, english: bool) -> list[_Hit]:
@@ -726,6 +734,12 @@ class QueryParser:
                     continue
                 if _EN_DEGREE.match(between) and any(opened[-1] <= h.start < hit.start for h in negatable):
                     continue  # "not too sweet vanilla": the degree word's adjective only
+                earlier = [h for h in negatable if opened[-1] <= h.start and h.end <= hit.start]
+                if earlier and not _KO_CONNECTOR.match(folded[earlier[-1].end : hit.start]):
+                    continue  # "allergic to cinnamon so something floral": the cue's item came and went
+                if earlier and earlier[-1].negated:
+                    hit.negated = True  # "hates anything with lavender or rose": the list goes on
+                    continue
                 if not _EN_SCOPE_RESET.search(between) and not self._hit_between(
                     hits, opened[-1], hit.start, allow=negatable
                 ):
@@ -766,7 +780,7 @@ class QueryParser:
         cue = _KO_FAR_CUE.search(clause)
         found = cue is not None and len(clause[: cue.start()].split()) <= _KO_FAR_WORDS
         for hit in compared if found else ():
-            hit.compared = hit.start < end + (cue.start() if cue else 0)
+            hit.compared = True
         return found
 
     @staticmethod
@@ -784,7 +798,7 @@ class QueryParser:
         cue = _EN_FAR_CUE.search(clause)
         found = cue is not None and len(clause[: cue.start()].split()) <= _EN_FAR_WORDS
         for hit in compared if found else ():
-            hit.compared = hit.start < end + (cue.start() if cue else 0)
+            hit.compared = True
         return found
 
     @staticmethod
