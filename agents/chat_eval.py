@@ -25,7 +25,9 @@ What each check means (the eval file names them; this is their one definition):
   the list in focus): it is named in the reply and, when cards are shown, it is the first card.
 - ``chooses_from_shown``: the perfumes the answer names or shows all come from the list in focus
   (the latest earlier turn that showed two or more perfumes), at least one of them.
-- ``mentions_any``: the reply contains one of the strings (case-insensitive).
+- ``mentions_any``: the reply contains one of the strings (case-insensitive). Strings that are shop
+  facts (a price, a stock count, a size) pass on a catalog without shop data when the reply says the
+  catalog has no such information: the right answer there (the 38k export has no prices).
 - ``formula``: a Formula event; ``compliant``; ``contains_any`` (an ingredient listed);
   ``changed_from_previous`` (lines differ from the conversation's previous formula);
   ``excludes_notes`` (no ingredient is, is named for, or carries that note or family, per the
@@ -37,6 +39,7 @@ What each check means (the eval file names them; this is their one definition):
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -78,6 +81,12 @@ NON_ANSWERS = ("off_topic", "greeting", "product_missing", "compare_missing", "v
 # A reply saying the catalog has no price for what it shows (the issue: "say so and still recommend").
 NO_PRICE = re.compile(
     r"no price|prices? (?:is|are)n't|prices? (?:is|are) not|without (?:a )?price|가격 정보|가격이 없", re.I
+)
+# A string of a mentions_any check that is a shop fact, and a reply saying the catalog has none.
+SHOP_FACT = re.compile(r"\d|원|krw|₩|\$|재고|stock|품절|sold out|병|bottle|ml", re.I)
+NO_SHOP_DATA = re.compile(
+    r"(?:가격|재고|용량|사이즈) 정보가 없|no (?:price|stock|size)|has no (?:price|stock|size)|prices? (?:is|are)n't",
+    re.IGNORECASE,
 )
 # Verdict words of a regulatory answer; the first one in the reply is its verdict.
 ALLOWED_WORDS = re.compile(
@@ -416,7 +425,16 @@ class Checker:
 
     def _mentions_any(self, strings: list[str], shown: Shown, history: list[Shown]) -> str | None:
         text = _ci(shown.text)
-        return None if any(_ci(s) in text for s in strings) else f"none of {strings} in the reply"
+        if any(_ci(s) in text for s in strings):
+            return None
+        if not self.has_shop_data and any(SHOP_FACT.search(s) for s in strings) and NO_SHOP_DATA.search(shown.text):
+            return None
+        return f"none of {strings} in the reply"
+
+    @functools.cached_property
+    def has_shop_data(self) -> bool:
+        """Whether the catalog has prices or stock at all (the starter catalog does, the 38k export does not)."""
+        return any(p.price is not None or p.stock is not None for p in self.engine.index.perfumes)
 
     def _carries(self, line_name: str, word: str) -> bool:
         """An ingredient is, is named for, or carries a note or family (per the materials table)."""

@@ -90,6 +90,19 @@ def test_a_price_limit_without_prices_needs_the_reply_to_say_so(checker: Checker
     assert checker.check(ok, Shown(cards=[card(engine, "ST0539")], text="..."), [], "en") == []
 
 
+def test_a_shop_fact_on_a_catalog_without_shop_data_needs_the_reply_to_say_it_has_none(
+    checker: Checker, engine: SearchEngine
+) -> None:
+    price = {"mentions_any": ["219,000", "21만 9천"]}
+    said_none = Shown(text="카탈로그에 Chanel Coco Mademoiselle의 가격 정보가 없어요.")
+    assert checker.has_shop_data and checker.check(price, said_none, [], "ko")  # the starter catalog has prices
+    without = Checker(engine, checker.perfumery)
+    without.has_shop_data = False  # as the 38k export, which has none
+    assert without.check(price, said_none, [], "ko") == []
+    assert without.check(price, Shown(text="Chanel Coco Mademoiselle 정말 좋아요."), [], "ko")
+    assert without.check({"mentions_any": ["지속"]}, said_none, [], "ko")  # not a shop fact: still needed
+
+
 def test_about_a_rank_reads_the_list_shown_before(checker: Checker, engine: SearchEngine) -> None:
     listed = Shown(cards=[card(engine, i) for i in ("ST0002", "ST0003", "ST0009")], text="1. ... 2. ... 3. ...")
     answer = Shown(cards=[card(engine, "ST0003")], text="Chanel Bleu de Chanel lasts long.", final="reply")
