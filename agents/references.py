@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.focus import Focus
+from tools.search.lexicon import default_lexicon
 
 Aspect = Literal[
     "longevity", "sillage", "season", "occasion", "mood", "gender", "character", "price", "size", "stock", "notes"
@@ -54,13 +55,15 @@ _EN_RANK_PAIR = re.compile(r"(?<![\d,.])([1-9])\s*(?:vs\.?|versus|and|or|&|,)\s*
 # Korean: "3번", "두 번째", "둘째" (never "둘째 언니"), "마지막 거" (never "마지막으로", lastly), "맨 앞",
 # "제일 처음에 보여준", "끝에서 두 번째", "가운데 거".
 _KIN = r"(?!\s*(?:언니|오빠|누나|형|동생|딸|아들|이모|고모|삼촌|조카|주|날|날에|시간|아이|애))"
+# "마지막에 남는 향", "맨 끝에 나는 냄새": the drydown, not the last perfume.
+_NOT_DRYDOWN = r"(?!\s*(?:에|엔|에는)?\s*(?:남|나는|날|까지|잔향|향이\s*남))"
 _KO_RANK = re.compile(
     r"끝에서\s*(두|세)\s*번\s*째|([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도|씩|만|이나|쯤|더))(?:\s*째)?"
     r"|(첫|두|세|네|다섯|여섯)\s*번\s*째|(첫|둘|셋|넷)\s*째" + _KIN + r""
-    r"|(마지막(?!\s*으로(?!\s*(?:보여|추천|나온|소개|말씀|알려|적어|올려))))"
-    r"|((?:맨|제일|가장|젤)\s*(?:위|처음|아래|끝|앞|뒤|마지막))"
+    r"|(마지막(?!\s*으로(?!\s*(?:보여|추천|나온|소개|말씀|알려|적어|올려)))" + _NOT_DRYDOWN + r")"
+    r"|((?:맨|제일|가장|젤)\s*(?:위|처음|아래|끝|앞|뒤|마지막)" + _NOT_DRYDOWN + r")"
     r"|(처음(?:에)?\s*(?:보여|추천|나온|소개|말씀|알려|올려|적어)|처음\s*(?:거|꺼|것|걸|건|게)\b)"
-    r"|((?:가운데|중간)\s*(?:에\s*있는\s*)?(?:거|꺼|것|걸|건|게|향수))"
+    r"|((?:가운데|중간)\s*(?:에\s*)?(?:있는\s*|있던\s*)?(?:거|꺼|것|걸|건|게|향수))"
     r"|([1-9])\s*(?:등|순위)"
 )
 _GROUP = re.compile(
@@ -83,7 +86,7 @@ _CHEAPER_ONE = re.compile(
     r"\bthe (?:cheaper|less expensive|more affordable|lower[- ]priced|less pricey)\b|"
     r"\b(?:cheaper|less expensive|more affordable|lower[- ]priced) (?:one|of (?:the|those|these|them))\b|"
     r"\b(?:lower|smaller) price\b|\bthe budget one\b|"
-    r"더\s*(?:싼|저렴한|값싼)\s*(?:건|거|게|걸|쪽|것|향수)|(?:싼|저렴한|값싼)\s*(?:쪽|편)|"
+    r"더\s*(?:싼|저렴한|값싼)\s*(?:건|거|게|걸|쪽|것|향수)|(?:(?<!비)싼|저렴한|값싼)\s*(?:쪽|편)|"
     r"(?:가격|값)(?:이|은|대가?)?\s*(?:더\s*)?(?:낮은|싼|저렴한)\s*(?:건|거|게|걸|쪽|것|향수|편)",
     re.IGNORECASE,
 )
@@ -108,6 +111,9 @@ _SUPERLATIVE = re.compile(
     r"\bmost\b|\bleast\b|\b(?:the|which(?:\s+one)?(?:'s| is)?)\s+\w+est\b|\b\w{3,}est\s+(?:one|of)\b|\bbest\b|"
     r"제일|가장|젤\s|젤루|최고로|제일로",
     re.IGNORECASE,
+)
+_GENERIC = re.compile(
+    r"\b(?:perfumes?|fragrances?|scents?|colognes?)\b|향수|향\s*(?:이|은|을)?\s*(?:뭐|어떤|추천)", re.IGNORECASE
 )
 # What was shown, said back: "보여준 것들 중에", "추천해 주신 거", "the ones you listed". Its 보여/추천 asks
 # for nothing new.
@@ -146,7 +152,9 @@ _COMPARE = re.compile(r"\bcompare\b|\bcomparison\b|\bdifference\b|비교|차이"
 # What is asked about; season, occasion, mood, gender, longevity and sillage also come from the slots.
 _ASKS = {
     "longevity": re.compile(
-        r"\blast(?:s|ing)?\b|\blongevity\b|\bhow long\b|\bhours?\b|\bstays?\b|\bwear time\b|\bhold up\b|"
+        r"\blasts\b|\blasting\b|\blast (?:long|longer|all|through|thru|till|until|for|the whole|past)\b|"
+        r"\b(?:it|will|would|does|do|can|that|they|this|them|me)\s+last\b|\blongevity\b|\bhow long\b|\bhours?\b|"
+        r"\bstays?\b|\bwear time\b|\bhold up\b|"
         r"\bholds? up\b|\boutlasts?\b|\ball[- ]day\b|\bwhole day\b|\bstaying power\b|\bwears? off\b|\bfade[sd]?\b|"
         r"\bsurvive\b|\bmake it (?:through|to|till|until)\b|\bstick around\b|\bgo the distance\b|\bstill be there\b|"
         r"\b(?:till|until|through|thru) (?:the end|lunch|noon|evening|night|dinner|midnight|closing)\b|"
@@ -158,14 +166,15 @@ _ASKS = {
         re.IGNORECASE,
     ),
     "sillage": re.compile(
-        r"\bproject(?:s|ion)?\b|\bsillage\b|\bstrong\b|\bloud\b|\bskin scent\b|\bsubtle\b|\bheavy\b|\bintense\b|"
+        r"\bproject(?:s|ion)?\b|\bsillage\b|\bstrong(?:er|est)?\b|\bloud\b|\bskin scent\b|\bsubtle\b|\bheavy\b|"
+        r"\bintense\b|"
         r"\bnoticeable\b|\bquiet\b|\bpowerful\b|\blight(?:er|est)\b|\bsoft(?:er|est)\b|\bfill (?:the|a) room\b|"
         r"\bbeast mode\b|\bwafts?\b|\bclose to (?:the )?skin\b|\bnotice(?:able)?\b|\b(?:people|others|anyone|everyone|"
         r"someone|coworkers|colleagues|they|folks)\b[^.?!]{0,25}\bsmell\b|\bsmell (?:it|me) from\b|"
         r"퍼지|퍼져|확산|발향|진해|진한가|강해|강한가|강한 편|세요\?|센가|민폐|은은|잔잔|부담스럽|무거|가벼|"
         r"\btoo much\b|\boverpowering\b|\btoo strong\b|\bfunerals?\b|\bmemorial\b|\bhospitals?\b|\bclinic\b|"
         r"\blibrary\b|\bchurch\b|과하|과한|너무\s*(?:세|강|진|독)|장례|조문|문상|병원|도서관|예배|성당|"
-        r"주변|옆\s*사람|남들이|다른\s*사람|맡을\s*수|티\s*(?:가\s*)?나|스킨\s*센트|살\s*냄새|살내음|코를\s*찌르",
+        r"주변|옆\s*사람|남들이|다른\s*사람|맡을\s*수|티\s*(?:가|도)?\s*(?:많이|엄청|좀|잘|확)?\s*나|스킨\s*센트|살\s*냄새|살내음|코를\s*찌르",
         re.IGNORECASE,
     ),
     "price": re.compile(
@@ -204,7 +213,8 @@ _ASKS = {
     ),
 }
 _LOW = re.compile(
-    r"\bleast\b|\bless\b|\bsubtle\b|\bsofte?st\b|\blightest\b|\bquiet(?:est)?\b|\bclose to (?:the )?skin\b|"
+    r"\bleast\b|\bless\b|\bsubtle\b|\bsoft(?:e?st|er)\b|\blight(?:est|er)\b|\bquiet(?:est|er)?\b|\bgentle(?:r|st)?\b|"
+    r"\bmild(?:er|est)?\b|\bclose to (?:the )?skin\b|"
     r"\bnot (?:too )?(?:strong|loud)\b|은은|덜|약한|민폐|가벼|잔잔|부담\s*(?:없|스럽지)",
     re.IGNORECASE,
 )
@@ -219,7 +229,8 @@ _NEW_REQUEST = re.compile(
     r"\bshow me\b|\brecommend\b|\bsuggest\b|\bfind me\b|\blooking for\b|\bany (?:other|more)\b|\bsomething\b|"
     r"\banything\b|\bmore options\b|\bany of (?:those|these|them)\b|\bdo you have\b|\bcompose\b|\bcreate\b|"
     r"\bformula\b|\brecipe\b|추천|보여|찾아|골라\s*주|다른\s*거|"
-    r"있을까요|있나요|조향|레시피|배합|만들어|(?<![그이저])걸로|(?<![그이저])거로|(?<![그이저])것으로|쪽으로",
+    r"(?<!남아)(?<!남아 )(?:있을까요|있나요)|조향|레시피|배합|만들어|"
+    r"(?<![그이저])걸로|(?<![그이저])거로|(?<![그이저])것으로|쪽으로",
     re.IGNORECASE,
 )
 
@@ -349,7 +360,8 @@ def _superlative_pick(text: str, slots: dict[str, Any], aspects: list[str]) -> b
     if not (aspects or slots.get("accords") or slots.get("liked_notes")):
         return False
     points_back = bool(_REFERENT.search(text) or _BACK_REF.search(text))
-    return points_back or not _new_subject(slots)
+    # "what's the best perfume for a first date?": a perfume in general, a question for a search.
+    return points_back or not (_new_subject(slots) or _GENERIC.search(text))
 
 
 def asked_about(perfume_id: str, text: str, slots: dict[str, Any]) -> FollowUp | None:
@@ -361,10 +373,29 @@ def asked_about(perfume_id: str, text: str, slots: dict[str, Any]) -> FollowUp |
     return _condition(FollowUp(ids=[perfume_id], aspects=aspects, how="named"), text, slots)
 
 
+_EST = re.compile(r"\b([a-z]{3,}?)(i?)est\b", re.IGNORECASE)
+
+
+def _superlative_mood(text: str) -> str | None:
+    """The lexicon mood an English superlative names ("the freshest", "the coziest", "the cleanest"), which
+    the slots read only in its plain form."""
+    moods = default_lexicon().rules.get("mood", {})
+    for m in _EST.finditer(text):
+        stem, y = m.group(1).lower(), m.group(2)
+        bases = [stem + "y"] if y else [stem, stem + "e", stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else stem]
+        for base in bases:
+            if base in moods and base not in ("light", "soft", "heavy"):  # those are the sillage
+                return base
+    return None
+
+
 def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
     """The conditions a question sets (season, occasion, mood, gender, a bottle size, least or most)."""
     follow.season, follow.occasion = slots.get("season"), slots.get("occasion")
     follow.mood, follow.gender = slots.get("mood"), slots.get("gender")
+    if follow.mood is None and follow.choose == "best" and (mood := _superlative_mood(text)):
+        follow.mood = mood  # "which is the freshest?": a pick by that mood
+        follow.aspects = [a for a in ASPECTS if a in {*follow.aspects, "mood"} and a != "notes"]
     follow.direction = "low" if _LOW.search(text) else "high"
     size = _ML.search(text)
     if size and "size" in follow.aspects:
