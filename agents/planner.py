@@ -297,7 +297,8 @@ def plan(
         inspiration = perfumes[0] if perfumes else None
         if inspiration is None and _REFERS_BACK.search(text) and focus.kind == "perfume":
             inspiration = focus.perfume_id
-        name = (concentration.group(1) or concentration.group(2)) if concentration else "EDP"
+        name = (concentration.group(1) or concentration.group(2)) if concentration else None
+        name = name or formula_edits.concentration_in(text) or "EDP"  # "오 드 뚜왈렛", "eau de toilette"
         # Disliked families too ("citrus", "sweet"): said now, or remembered from this conversation or before;
         # and what a clause of this message says a dislike of ("my wife despises patchouli btw").
         said_disliked = formula_edits.disliked_in(text)

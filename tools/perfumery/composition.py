@@ -152,7 +152,23 @@ LAYER_AFFINITY = {
     "heart": {"floral": 1.5, "spicy": 0.6, "fruity": 0.5, "green": 0.3, "powdery": 0.5},
     "base": {"musk": 2.0, "woody": 1.5, "amber": 1.5, "balsamic": 1.0, "gourmand": 0.8},
 }
+# A change naming a layer ("more sparkle up top", "beef up the base"): "layer:<name>" in more_notes or
+# less_notes; that layer's share of the concentrate grows (shrinks) by this much, and a larger one gets a
+# material more.
+LAYER_PREFIX = "layer:"
+LAYER_MORE = 1.35
+LAYER_LESS = 0.7
+MIN_LAYER_PCT = 8.0
+
+
+def layer_words(layers: list[str]) -> list[str]:
+    """The layers of a change as a brief carries them ("layer:top")."""
+    return [f"{LAYER_PREFIX}{layer}" for layer in dict.fromkeys(layers)]
+
+
 BLENDER_MIN_CAPACITY = 15.0  # % of concentrate a material must take to fill a thin layer
+LESS_CAP = 0.6  # of its ceiling, a material a change asks less of
+GIVE_WAY = 0.75  # what the rest of a layer keeps when a raised material is at its ceiling
 PALETTE_BONUS = 3.0  # a material the style typically uses
 SIGNATURE_BONUS = 1.0
 KO = {
@@ -319,6 +335,20 @@ class Composer:
             for m in perfumery.materials.materials
             if m.notes_for
         }
+        # The notes of each family ("spicy": clove, pepper, cardamom ...): those most of whose materials (by
+        # the note they are first of all) are of it. A family kept out keeps out every material carrying one,
+        # whatever its own family (eugenol, an aroma chemical, is clove).
+        by_note: dict[str, dict[str, int]] = {}
+        for m in perfumery.materials.materials:
+            for key in self.primary.get(m.name, frozenset()):
+                by_note.setdefault(key, {}).setdefault(m.family, 0)
+                by_note[key][m.family] += 1
+        family_notes: dict[str, set[str]] = {}
+        for key, families in by_note.items():
+            family, count = max(families.items(), key=lambda kv: kv[1])
+            if count * 2 > sum(families.values()):
+                family_notes.setdefault(family, set()).add(key)
+        self.family_notes = {family: frozenset(keys) for family, keys in family_notes.items()}
         self._ceilings: dict[tuple[str, float], float] = {}
         self._theme_cache: dict[tuple[str, str], frozenset[str]] = {}
 
@@ -396,9 +426,14 @@ class Composer:
         mood_notes = self.parser.parse(brief.mood).notes if brief.mood and mood is None else []
         dilution = concentration_dilution(brief.concentration)
         liked, liked_accords = self._notes(brief.liked_notes)
-        more, more_accords = self._notes(brief.more_notes)
-        less, less_accords = self._notes(brief.less_notes)
+        # "layer:top" / "layer:base" in a change: that layer takes a larger (smaller) share ("sparkle up top").
+        more_layers = [w.split(":", 1)[1] for w in brief.more_notes if w.startswith(LAYER_PREFIX)]
+        less_layers = [w.split(":", 1)[1] for w in brief.less_notes if w.startswith(LAYER_PREFIX)]
+        more, more_accords = self._notes([w for w in brief.more_notes if not w.startswith(LAYER_PREFIX)])
+        less, less_accords = self._notes([w for w in brief.less_notes if not w.startswith(LAYER_PREFIX)])
         disliked, disliked_keys, banned_families = self._dislikes(brief.disliked_notes)
+        for banned in banned_families:
+            disliked_keys |= self.family_notes.get(banned, frozenset())
         text = " ".join(
             str(x) for x in [brief.fragrance_family, brief.mood, brief.season, brief.intensity, *brief.liked_notes] if x
         )
@@ -425,6 +460,16 @@ class Composer:
         less_facets = {a.split()[-1] for a in less_accords} - more_facets
         shift = {"light": 8.0, "moderate": 0.0, "strong": -8.0}[intensity]
         targets = dict(zip(LAYERS, (split[0] + shift, split[1], split[2] - shift), strict=True))
+        for layer in LAYERS:
+            if layer in more_layers and layer not in less_layers:
+                targets[layer] *= LAYER_MORE
+            elif layer in less_layers and layer not in more_layers:
+                targets[layer] *= LAYER_LESS
+            if more_layers or less_layers:  # every layer keeps a presence
+                targets[layer] = max(targets[layer], MIN_LAYER_PCT)
+        counts = list(COUNTS[intensity])
+        for n, layer in enumerate(LAYERS):
+            counts[n] += 1 if layer in more_layers and layer not in less_layers else 0
 
         every = [m for m in self.perfumery.materials.materials if m.family != "solvent"]
         allowed = [
@@ -520,7 +565,7 @@ class Composer:
             pick = top[0] if len(top) == 1 else rng.choices(top, weights=[score(m) ** 2 + 0.01 for m in top])[0]
             chosen[pick.volatility].append(pick)
             roles[pick.name] = group
-        for layer, count in zip(LAYERS, COUNTS[intensity], strict=True):
+        for layer, count in zip(LAYERS, counts, strict=True):
             pool = ranked([m for m in candidates if m.volatility == layer and m not in chosen[layer]])
             # One material per note, except the notes the style layers on purpose (several musks
             # in a musky base, several rose materials in a rose heart): those its palette repeats.
@@ -578,6 +623,8 @@ class Composer:
         ]
         name, description = self._name(style, mood, season, intensity, brief, formula, by_name, language)
         kept = {i.name for i in formula.ingredients}
+        more_notes_said = bool(more or more_accords or more_layers)
+        less_notes_said = bool(less or less_accords or less_layers)
         return Composition(
             name=name,
             description=description,
@@ -592,8 +639,8 @@ class Composer:
                 "concentration": brief.concentration,
                 "inspiration": brief.inspiration_name,
                 "seed": brief.seed,
-                **({"more_notes": more + more_accords} if more or more_accords else {}),
-                **({"less_notes": less + less_accords} if less or less_accords else {}),
+                **({"more_notes": more + more_accords + layer_words(more_layers)} if more_notes_said else {}),
+                **({"less_notes": less + less_accords + layer_words(less_layers)} if less_notes_said else {}),
             },
             formula=formula,
             ingredients=ingredients,
@@ -721,6 +768,8 @@ class Composer:
             if not materials:
                 continue
             caps = {m.name: min(self._usable_max(m, dilution), m.use_max_pct) for m in materials}
+            if emphasis:  # "less pink pepper" lowers it even where its usual maximum held it
+                caps = {m.name: caps[m.name] * (LESS_CAP if emphasis(m) < 1 else 1.0) for m in materials}
             wish = {
                 m.name: (min(m.use_min_pct, caps[m.name]) + caps[m.name])
                 / 2
@@ -743,6 +792,11 @@ class Composer:
                     free.pop(n)
                 if not free:
                     break
+            if emphasis:
+                # "More cardamom" where cardamom is at its usual maximum already: the rest of its layer gives way.
+                raised = [m for m in materials if emphasis(m) > 1 and pcts.get(m.name, 0.0) >= caps[m.name] - 1e-6]
+                if raised and len(raised) < len(materials):
+                    pcts = {n: p * (1.0 if any(r.name == n for r in raised) else GIVE_WAY) for n, p in pcts.items()}
             out += [(m, pcts[m.name]) for m in materials]
         total = sum(p for _, p in out)
         rounded = [(m, round(p * 100.0 / total, 2)) for m, p in out]
