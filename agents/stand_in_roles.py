@@ -36,13 +36,10 @@ from agents.replies import reply as render_reply
 Script = Callable[[list[BaseMessage]], AIMessage]
 
 
-class StandInChatModel(FakeMessagesListChatModel):
-    """A chat model whose answer is `script(messages)`; accepts tools and a schema as ChatOllama does,
-    streams word by word, and records what it was sent and any error of its script."""
-
-    script: Script
-    sent: list[list[BaseMessage]] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
+class ToolReadyFakeChatModel(FakeMessagesListChatModel):
+    """LangChain's fake chat model, made to accept tools and a schema as ChatOllama does (the roles
+    call `bind_tools` and `with_structured_output`): its answers already hold the tool calls, and a
+    structured answer is its JSON content validated against the schema."""
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
         return self
@@ -52,6 +49,15 @@ class StandInChatModel(FakeMessagesListChatModel):
             return schema.model_validate_json((await self.ainvoke(messages)).content)
 
         return RunnableLambda(lambda _: None, afunc=parse)
+
+
+class StandInChatModel(ToolReadyFakeChatModel):
+    """A chat model whose answer is `script(messages)`; streams word by word, and records what it was
+    sent and any error of its script."""
+
+    script: Script
+    sent: list[list[BaseMessage]] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
 
     def _generate(
         self,
