@@ -477,3 +477,21 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
         aspects = ["price"]
     follow = FollowUp(ids=ids, aspects=aspects or ["notes"], choose=choose, how=how)
     return _condition(follow, text, slots)
+
+
+# Asking for a person or for a formula of one's own: what the handoff and compose intents are for.
+_STAFF_OR_COMPOSE = re.compile(
+    r"\b(?:human|agent|staff|representative|manager|real person|salesperson|operator)\b|\btalk to (?:a|an|some)|"
+    r"\bspeak (?:to|with)\b|\bcall me\b|\bconnect me\b|\bcompose\b|\bcreate\b|\bformula\b|\brecipe\b|\bcustom\b|"
+    r"\bblend\b|\bmy own\b|직원|상담원|상담사|매니저|점원|"
+    r"사람(?:이랑|과|하고|한테|으로)\s*(?:얘기|통화|연결|상담|바꿔)|"
+    r"사람\s*(?:바꿔|불러|연결)|연결해|통화|전화|조향|만들어|배합|레시피|나만의",
+    re.IGNORECASE,
+)
+
+
+def staff_or_compose_request(text: str) -> bool:
+    """Whether the message asks for a person or for a composed formula. The intent role reads one message
+    alone and may call "can people around me even smell it?" or "can my husband wear this too?" a handoff
+    or a composition; a question about the perfume in focus that asks for neither is a follow-up."""
+    return bool(_STAFF_OR_COMPOSE.search(text))

@@ -293,3 +293,24 @@ async def test_the_cheaper_of_two_is_chosen_then_그거_is_about_it(runtime: Run
     assert state["focus"]["perfume_id"] == cheaper and "재고" in state["reply"], state["reply"]
     state = await chat.say("그거 한여름에 뿌려도 괜찮아요?")
     assert [c["id"] for c in state["cards"]] == [cheaper], state["reply"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("I heard it's basically a skin scent. can people around me even smell it?", False),
+        ("옆 사람한테 민폐 아닐까요?", False),
+        ("can my husband wear this too?", False),
+        ("any left in store?", False),
+        ("다른 사람들이 맡으면 부담스러워할까요?", False),
+        ("can I talk to a real person about this one?", True),
+        ("직원분이랑 상담하고 싶어요", True),
+        ("사람이랑 통화하고 싶어요", True),
+        ("make me a custom blend like it", True),
+        ("이런 느낌으로 조향해 주세요", True),
+    ],
+)
+def test_a_request_for_staff_or_a_formula_is_told_from_a_question_about_people_around(text: str, asks: bool) -> None:
+    from agents.references import staff_or_compose_request
+
+    assert staff_or_compose_request(text) is asks
