@@ -298,20 +298,22 @@ _STEP_UP = re.compile(
 
 
 def concentration_in(text: str) -> str | None:
-    """The concentration `text` asks for, however written; of several, the one not set aside ("EDP 말고
-    오 드 뚜왈렛으로", "from EDP to EDT")."""
+    """The concentration `text` asks for, however written; of several, the last not set aside ("EDP 말고
+    오 드 뚜왈렛으로", "from EDP to EDT"). A longer name holds the shorter inside it ("extrait de parfum")."""
     folded = text.lower()
-    found: list[tuple[int, str]] = []
+    spans: list[tuple[int, int, str]] = []
     for name, pattern in _CONCENTRATION_WORDS:
         for m in pattern.finditer(folded):
-            if _NOT_THIS.match(folded[m.end() : m.end() + 8]) or _NOT_THAT_BEFORE.search(
-                folded[max(0, m.start() - 14) : m.start()]
-            ):
+            if any(start < m.end() and m.start() < end for start, end, _ in spans):
                 continue
-            if any(start <= m.start() < end for start, end, _ in ((s, s + 1, n) for s, n in found)):
-                continue
-            found.append((m.start(), name))
-    return max(found)[1] if found else None
+            spans.append((m.start(), m.end(), name))
+    kept = [
+        (start, name)
+        for start, end, name in spans
+        if not _NOT_THIS.match(folded[end : end + 8])
+        and not _NOT_THAT_BEFORE.search(folded[max(0, start - 14) : start])
+    ]
+    return max(kept)[1] if kept else None
 
 
 def _direction(clause: str) -> str | None:
