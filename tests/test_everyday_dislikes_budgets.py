@@ -175,3 +175,35 @@ def test_compose_without_a_composing_word_is_a_recommendation(
     reader: SlotReader, text: str, expected: str | None
 ) -> None:
     assert shopping_intent("compose", read(reader, text), text) == expected
+
+
+# -- adjectives made from notes, and who the perfume is for -------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "notes"),
+    [
+        ("something lemony and peachy for summer", {"Lemon", "Peach"}),
+        ("a figgy green scent", {"Fig"}),
+        ("vetiver-ish but lighter", {"Vetiver"}),
+    ],
+)
+def test_an_adjective_made_from_a_note_names_the_note(reader: SlotReader, text: str, notes: set[str]) -> None:
+    assert notes <= set(read(reader, text).get("liked_notes", [])), read(reader, text)
+
+
+def test_an_adjective_made_from_a_note_can_be_disliked(reader: SlotReader) -> None:
+    slots = read(reader, "she hates anything peachy, something green")
+    assert "Peach" in slots.get("disliked_notes", []) and "Peach" not in slots.get("liked_notes", []), slots
+
+
+@pytest.mark.parametrize(
+    ("text", "gender"),
+    [
+        ("help me find my bf something earthy", "men"),
+        ("a gift for my hubby, he likes leather", "men"),
+        ("something soft for my grandpa", "men"),
+        ("my gf wants something fruity", "women"),
+        ("for my grandma, something floral", "women"),
+    ],
+)
+def test_who_the_perfume_is_for_in_everyday_words(reader: SlotReader, text: str, gender: str) -> None:
+    assert read(reader, text).get("gender") == gender

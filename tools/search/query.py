@@ -329,6 +329,10 @@ def _compared(folded: str, later: list[_Hit], *, english: bool) -> list[_Hit]:
     return [hit] if likened else []
 
 
+# "lemony", "peachy", "figgy", "vetiver-ish", "rosey": an adjective made from a note's name.
+_EN_DERIVED = re.compile(r"(?<![a-z'])(?P<stem>[a-z]{3,}?)(?:-?ish|-y|y|ey)(?![a-z'])")
+
+
 def _generic_note(note: str) -> bool:
     """Catalog umbrella notes ("Woody Notes", "Citrus Notes") are not real materials."""
     return note.endswith(" Notes") or note in {"Spices", "Citruses", "Flowers", "Fruits", "Woods"}
@@ -571,6 +575,7 @@ class QueryParser:
                     continue
             hits.append(_Hit(m.start(), m.end(), found))
         hits += self._whole_word_hits(folded, hits)
+        hits += self._derived_hits(folded, hits)
         unknown: list[tuple[str, str | None]] = []
         hits += self._loanword_hits(folded, hits, unknown)
         hits.sort(key=lambda h: h.start)
@@ -659,6 +664,21 @@ class QueryParser:
     def _content_words(text: str) -> list[str]:
         words = re.findall(r"[a-z\uac00-\ud7a3][a-z0-9'\uac00-\ud7a3]*", text)
         return [w for w in words if w not in _EN_STOPWORDS and w not in _PRODUCT_WORDS and w not in _KO_STOPWORDS]
+
+    def _derived_hits(self, folded: str, hits: list[_Hit]) -> list[_Hit]:
+        """English adjectives made from a note the lexicon does not list as such ("lemony", "peachy",
+        "cedary", "figgy", "vetiver-ish"): the note or accord of their stem."""
+        out: list[_Hit] = []
+        for m in _EN_DERIVED.finditer(folded):
+            if any(h.start < m.end() and m.start() < h.end for h in hits):
+                continue
+            stem = m.group("stem")
+            for candidate in (stem, stem + "e", stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else ""):
+                found = [t for t in self._terms.get(candidate, []) if t.kind in ("note", "accord")]
+                if candidate and found:
+                    out.append(_Hit(m.start(), m.end(), found))
+                    break
+        return out
 
     def _whole_word_hits(self, folded: str, hits: list[_Hit]) -> list[_Hit]:
         if self._whole_pattern is None:
