@@ -65,6 +65,12 @@ def _liked(slots: dict[str, Any]) -> set[str]:
         ("담배 냄새 나는 건 노노, 상큼한 거요", "tobacco"),
         ("hazelnut 같은 고소한 건 말고 vanilla처럼 포근한 걸로", "hazelnut"),
         ("lemon 같은 시트러스는 말고 vanilla처럼 포근한 걸로", "lemon"),
+        ("라벤더 향에 알레르기가 있어요", "lavender"),
+        ("계피에는 알러지 있어요", "cinnamon"),
+        ("바닐라는 싸구려 사탕 냄새 같아서 별로예요", "vanilla"),
+        ("우리 아빠는 가죽 냄새 나는 거 딱 질색하셔", "leather"),
+        ("달달한 건 이제 좀 질렸어요. 시원한 느낌으로", "sweet"),
+        ("my sister can't stand jasmine, says it smells like a hospital", "jasmine"),
     ],
 )
 def test_a_dislike_said_in_passing_is_an_exclusion(reader: SlotReader, text: str, disliked: str) -> None:
