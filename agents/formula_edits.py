@@ -173,7 +173,8 @@ _QUALITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             ("amber", "balsamic"),
         ),
         (
-            r"(?<![a-z])(?:clean(?:er)?|soap(?:y|ier)|laundry|freshly washed)(?![a-z])|깨끗|비누|클린|빨래|섬유유연제",
+            r"(?<![a-z])(?:clean(?:er)?|soap(?:y|ier)|laundry|freshly washed)(?![a-z])|"
+            r"깨끗|깔끔|비누|클린|빨래|섬유유연제",
             ("musky", "soapy"),
         ),
         (
@@ -198,7 +199,11 @@ _QUALITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"(?<![a-z])(?:musk(?:y|ier|s)?)(?![a-z])|머스크|머스키", ("musky",)),
         (r"(?<![a-z])(?:gourmand|edible|dessert(?:y)?|foody)(?![a-z])|구르망|디저트|먹는\s*향", ("sweet", "vanilla")),
         (r"(?<![a-z])(?:smok(?:y|ier|e)|incense)(?![a-z])|스모키|스모크|연기|인센스", ("smoky",)),
-        (r"(?<![a-z])(?:aquatic|marine|watery|oceanic|salty)(?![a-z])|아쿠아|마린|바다|물\s*내음|짭짤", ("aquatic",)),
+        (
+            r"(?<![a-z])(?:aquatic|marine|watery|oceanic|salty|beach(?:y)?|ocean|seaside|sea breeze)(?![a-z])|"
+            r"아쿠아|마린|바다|물\s*내음|짭짤",
+            ("aquatic",),
+        ),
     )
 )
 # The qualities that name a family of materials ("spicy", "sweet", "woody"): a dislike of one keeps out the
@@ -217,6 +222,17 @@ _TOO_LOUD = re.compile(
     r"overpowering|a bit much|in your face|cloying|suffocating)(?![a-z])|"
     r"너무\s*(?:세|쎄|강|진|독|무거|튀)|과해|부담스러|덜\s*튀|숨\s*막"
 )
+# "Too faint", "향이 너무 약해요" with nothing named: stronger.
+_TOO_FAINT = re.compile(
+    r"(?<![a-z])(?:too (?:faint|weak|subtle|quiet|soft)|barely (?:there|smell)|"
+    r"can'?t (?:really )?smell (?:it|anything)|"
+    r"hardly smell)(?![a-z])|너무\s*(?:약|연하|흐릿|은은)|잘\s*안\s*(?:느껴|나|맡)|향이\s*(?:약|안\s*나)"
+)
+# A swap: "swap the vanilla for tonka", "replace oud with sandalwood", "바닐라 대신 통카로 바꿔 주세요".
+_SWAP = re.compile(
+    r"(?<![a-z])(?:swap|replace|switch|trade|exchange|change)(?: out)? (?P<out>.+?) (?:for|with|to|into) (?P<in>.+)"
+)
+_SWAP_KO = re.compile(r"(?P<out>\S+(?:\s+\S+)?)\s*(?:대신|말고|빼고)\s*(?P<in>\S+(?:\s+\S+)?)\s*(?:으로|로)\s")
 # Longer lasting ("hangs on longer", "gone by lunch", "오래가게", "금방 날아가요"): stronger, with more base.
 _LONGER = re.compile(
     r"(?<![a-z])(?:long(?:er)?[- ]lasting|last(?:s|ing)? (?:longer|all day|longer on)|hang(?:s|ing)? (?:on|around)|"
@@ -228,7 +244,8 @@ _LONGER = re.compile(
 )
 # Directions. A complaint says it too: "the pear's getting lost" asks for more pear, "too sweet" for less.
 _MORE_WORDS = re.compile(
-    r"(?<![a-z])(?:more|moar|extra|beef(?:ed)? up|crank(?:ed)?(?: (?:it|that|this|them))? up|turn(?: (?:it|that))? up|"
+    r"(?<![a-z])(?:more|moar|extra|add|adding|throw in|put in|include|a (?:dash|touch|hint|splash) of|"
+    r"beef(?:ed)? up|crank(?:ed)?(?: (?:it|that|this|them))? up|turn(?: (?:it|that))? up|"
     r"dial(?: (?:it|that))? up|amp(?:ed)?(?: (?:it|that))? up|pump(?:ed)?(?: (?:it|that))? up|"
     r"punch(?: (?:it|that))? up|"
     r"bump(?:ed)?(?: (?:it|that))? up|juice (?:it|that) up|boost|heighten|highlight|emphasi[sz]e|accentuate|"
@@ -241,7 +258,7 @@ _MORE_WORDS = re.compile(
     r"missing|needs?|flat|dull|boring|bland|thin|weak|lifeless|meh)(?![a-z])|"
     r"더|살려|살리|살아나|키워|키우|강조|돋보|부각|올려|올리|높여|높이|늘려|늘리|보강|듬뿍|팍팍|왕창|확\s|많이|추가|"
     r"넣어|묻혀|묻히|묻혔|안\s*느껴|잘\s*안\s*(?:느껴|나|맡)|안\s*나|약해(?!지게)|약하다|약한\s*(?:것|듯|편)|부족|"
-    r"존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약"
+    r"존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약|채워|채우"
 )
 _LESS_WORDS = re.compile(
     r"(?<![a-z])(?:less|fewer|down|(?:tone|dial|turn|take|bring|knock|calm|scale|pull|cut|ease)(?: [a-z']+){0,4}? "
@@ -362,6 +379,15 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
     placed: set[str] = set()
     pointed: list[str] = []
     refers_back = False
+    # "Swap the vanilla for tonka", "바닐라 대신 통카로": the one out, the other in.
+    swap = _SWAP.search(folded) or _SWAP_KO.search(folded)
+    if swap:
+        for group, side in (("out", "without"), ("in", "more")):
+            for value in _targets(swap.group(group))[0]:
+                if value.lower() not in placed | directed:
+                    getattr(edit, side).append(value)
+                    placed.add(value.lower())
+        pointed.append("more")
     for clause in _EDIT_CLAUSE.split(_CONCENTRATION_FREE.sub(" ", folded)):
         if not clause or not clause.strip():
             continue
@@ -390,7 +416,13 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
                 token = f"{LAYER_PREFIX}{layer}"
                 if token not in target_list:
                     target_list.append(token)
-            if not named and not layers and _IT.search(clause) and direction == "more":
+            if (
+                not named
+                and not layers
+                and _IT.search(clause)
+                and direction == "more"
+                and not _TOO_FAINT.search(clause)
+            ):
                 refers_back = True
         if direction == "less" and not _WITHOUT_WORDS.search(clause):
             # "덜 달고": less of it, however the slot reader took it
@@ -417,6 +449,8 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
             edit.intensity = "strong"
         elif _LIGHT_CUE.search(folded) or (_TOO_LOUD.search(folded) and not (edit.more or edit.less or edit.without)):
             edit.intensity = "light"
+        elif _TOO_FAINT.search(folded) and not (edit.more or edit.less or edit.without):
+            edit.intensity = "strong"  # "it's too faint", "향이 너무 약해요": the whole of it
         elif _STRONG_CUE.search(folded) or {"strong", "enormous"} & set(slots.get("sillage") or []):
             edit.intensity = "strong"
     if edit.concentration is None and not edit.step:

@@ -75,6 +75,13 @@ def _lower(values: list[str]) -> set[str]:
         ("향신료 계열은 전부 없애 주세요", [], [], ["warm spicy"]),
         # "it": the note changed last
         ("crank it up a bit", ["Pear"], [], []),
+        # added, swapped
+        ("add a touch of saffron", ["Saffron"], [], []),
+        ("swap the vanilla for tonka", ["Tonka Bean"], [], ["Vanilla"]),
+        ("replace the oud with sandalwood", ["Sandalwood"], [], ["Oud"]),
+        ("바닐라 대신 통카로 바꿔 주세요", ["Tonka Bean"], [], ["Vanilla"]),
+        ("시트러스 빼고 그린으로 채워 줘", ["green"], [], ["citrus"]),
+        ("make it smell like the beach", ["aquatic"], [], []),
     ],
 )
 def test_a_change_in_everyday_words(
@@ -95,6 +102,9 @@ def test_a_change_in_everyday_words(
         ("잔향이 너무 빨리 날아가요", "strong", None, 0),
         ("오래가게 해 주세요", "strong", None, 0),
         ("it's way too loud", "light", None, 0),
+        ("향이 너무 세요", "light", None, 0),
+        ("it's too faint", "strong", None, 0),
+        ("너무 약해요", "strong", None, 0),
         ("make it an eau de toilette", None, "EDT", 0),
         ("오드투왈렛으로 해 주세요", None, "EDT", 0),
         ("농도는 오 드 뚜왈렛 정도로요", None, "EDT", 0),
