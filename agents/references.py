@@ -30,9 +30,10 @@ MIDDLE = 100  # "the middle one": the middle of an odd-length list
 
 _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
                 "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1, "top": 1, "bottom": -1, "middle": MIDDLE,
-                "second to last": -2, "second-to-last": -2, "second last": -2, "penultimate": -2}  # fmt: skip
+                "second to last": -2, "second-to-last": -2, "second last": -2, "penultimate": -2,
+                "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}  # fmt: skip
 _KO_ORDINALS = {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "둘": 2, "셋": 3, "넷": 4}
-_EN_PICK_NOUN = r"(?:one|perfume|fragrance|scent|option|pick|bottle|suggestion|recommendation|result|item|choice)s?"
+_EN_PICK_NOUN = r"(?:one|perfume|fragrance|scent|option|pick|bottle|suggestion|recommendation|rec|result|item|choice)s?"
 _EN_ORDINAL = (
     r"(second[- ]to[- ]last|second last|penultimate|first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|"
     r"last|middle)"
@@ -42,8 +43,13 @@ _EN_ORDINAL = (
 _EN_RANK = re.compile(
     rf"\b(?:the|that|this|your|ur)\s+(?:very\s+)?{_EN_ORDINAL}"
     rf"(?:\s+{_EN_PICK_NOUN}\b|(?=\s*(?:[-–—,?.!:]|$|\s+(?:is|was|sounds|looks|seems|has|lasts|does|smells|one|you|u|"
-    rf"on|in)\b)))"
-    rf"|(?<![a-z] )\b{_EN_ORDINAL}\s+one\b"
+    rf"on|in|and|or|vs)\b)))"
+    # "first one pls", "second option?", "da first one"; never "my first one", "a first date".
+    rf"|(?<!\bmy )(?<!\ba )(?<!\bher )(?<!\bhis )(?<!\bour )(?<!\btheir )(?<!\bits )(?<!'s )"
+    rf"\b{_EN_ORDINAL}\s+(?:one|option|pick|rec|suggestion|choice)s?\b"
+    # "2nd?", "and the third?", "what about the last?": an ordinal alone is a rank.
+    rf"|^\W*(?:(?:and|ok|okay|so|hmm+|what about|how about)\W+)*(?:the\s+)?{_EN_ORDINAL}(?=\s*(?:[-–—?!]|\.?\s*$))"
+    rf"|(?<!\bmy )(?<!\bthe )(?<!\byour )(?<!\bour )\bnumber\s+(one|two|three|four|five|six)\b"
     rf"|\b(?:one|the one)\s+(?:at|on)\s+(?:the\s+)?(top|bottom)\b|\b(?:the\s+)?(top|bottom)\s+one\b"
     rf"|\b(?:your|the|ur)\s+(top)\s+(?:pick|choice|recommendation|suggestion)\b"
     rf"|\b(?:the\s+)?one\s+(?:you|u)\s+(?:listed|mentioned|showed|recommended|suggested|named|put)\s+{_EN_ORDINAL}\b"
@@ -54,14 +60,20 @@ _EN_RANK = re.compile(
 _EN_RANK_PAIR = re.compile(r"(?<![\d,.])([1-9])\s*(?:vs\.?|versus|and|or|&|,)\s*([1-9])(?![\d,.%]|\s*(?:ml|%|k\b))")
 # Korean: "3번", "두 번째", "둘째" (never "둘째 언니"), "마지막 거" (never "마지막으로", lastly), "맨 앞",
 # "제일 처음에 보여준", "끝에서 두 번째", "가운데 거".
+# "1이랑 3 중에", "2하고 4 비교": bare numbers in a Korean pair, when a choice or comparison follows.
+_KO_RANK_PAIR = re.compile(
+    r"(?<![\d,.])([1-9])\s*(?:번)?\s*(?:이랑|랑|하고|와|과|vs)\s*([1-9])\s*(?:번)?(?=\s*(?:중|사이|비교|뭐|어느|둘))"
+)
 _KIN = r"(?!\s*(?:언니|오빠|누나|형|동생|딸|아들|이모|고모|삼촌|조카|주|날|날에|시간|아이|애))"
 # "마지막에 남는 향", "맨 끝에 나는 냄새": the drydown, not the last perfume.
 _NOT_DRYDOWN = r"(?!\s*(?:에|엔|에는)?\s*(?:남|나는|날|까지|잔향|향이\s*남))"
 _KO_RANK = re.compile(
-    r"끝에서\s*(두|세)\s*번\s*째|([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도|씩|만|이나|쯤|더))(?:\s*째)?"
+    r"(?:끝|밑|아래)(?:에)?서\s*(두|세)\s*번\s*째|([1-9])\s*번(?!\s*(?:뿌|써|쓰|사용|정도|씩|만|이나|쯤|더))(?:\s*째)?"
     r"|(첫|두|세|네|다섯|여섯)\s*번\s*째|(첫|둘|셋|넷)\s*째" + _KIN + r""
     r"|(마지막(?!\s*으로(?!\s*(?:보여|추천|나온|소개|말씀|알려|적어|올려)))" + _NOT_DRYDOWN + r")"
-    r"|((?:맨|제일|가장|젤)\s*(?:위|처음|아래|끝|앞|뒤|마지막)" + _NOT_DRYDOWN + r")"
+    r"|((?:맨|제일|가장|젤)\s*(?:위|처음|아래|밑|끝|앞|뒤|마지막)"
+    + _NOT_DRYDOWN
+    + r"|끝에\s*(?:있는\s*)?(?:거|꺼|것|걸|건|향수))"
     r"|(처음(?:에)?\s*(?:보여|추천|나온|소개|말씀|알려|올려|적어)|처음\s*(?:거|꺼|것|걸|건|게)\b)"
     r"|((?:가운데|중간)\s*(?:에\s*)?(?:있는\s*|있던\s*)?(?:거|꺼|것|걸|건|게|향수))"
     r"|([1-9])\s*(?:등|순위)"
@@ -145,7 +157,12 @@ _SIMILAR = re.compile(
     r"\bsimilar\b|\blike (?:it|this|that|them|those|these)\b|\bsame (?:mood|vibe|style|feel|family|direction|kind)\b|"
     r"\bin (?:that|this|the same) (?:style|vein|direction|mood)\b|\balternatives?\b|\bdupes?\b|"
     r"\balong (?:those|these|the same) lines\b|비슷한|비슷하|"
-    r"같은\s*느낌|같은\s*계열|비슷한\s*느낌|대체할|보다\s*(?:덜|더|좀)",
+    r"\b(?:that|this|the same) (?:kind of )?(?:vibe|vein|feel|direction|style|spirit)\b|\bin the same spirit\b|"
+    r"\bsomething like (?:it|this|that)\b|\b(?:close|closest) to (?:it|this|that)\b|\bsimilar vibes?\b|"
+    r"같은\s*느낌|같은\s*계열|비슷한\s*느낌|대체할|보다\s*(?:덜|더|좀)|"
+    # "그런 결로", "이런 분위기로", "그 느낌 그대로": the focused perfume's style, wanted again.
+    r"(?:그런|이런|저런|그|이|같은)\s*(?:결|느낌|분위기|스타일|계열|무드|바이브|톤|라인|st)\s*(?:으로|로|의|인데|이면|그대로)|"
+    r"(?:이거|그거|저거|얘|걔)\s*(?:랑|와|하고)?\s*(?:비슷|같은|닮은)|(?:결|느낌|분위기)\s*(?:은|는)?\s*(?:유지|그대로)",
     re.IGNORECASE,
 )
 _COMPARE = re.compile(r"\bcompare\b|\bcomparison\b|\bdifference\b|비교|차이", re.IGNORECASE)
@@ -271,7 +288,7 @@ def ranks(text: str) -> list[int]:
     for m in _EN_RANK.finditer(text):
         word = next((g for g in m.groups()[:-1] if g), "").lower().replace("-", " ")
         out.append(_EN_ORDINALS[word] if word else int(m.group(m.lastindex or 0)))
-    for m in _EN_RANK_PAIR.finditer(text):
+    for m in [*_EN_RANK_PAIR.finditer(text), *_KO_RANK_PAIR.finditer(text)]:
         out += [int(m.group(1)), int(m.group(2))]
     for m in _KO_RANK.finditer(text):
         back, digit, nth, nth_short, last, edge, first, middle, place = m.groups()
@@ -284,7 +301,7 @@ def ranks(text: str) -> list[int]:
         elif last:
             out.append(-1)
         elif edge:
-            out.append(1 if re.search(r"위|처음|앞", edge) else -1)
+            out.append(1 if re.search(r"위|처음|앞", edge) else -1)  # 아래, 밑, 끝, 뒤, 마지막
         elif first:
             out.append(1)
         elif middle:

@@ -60,6 +60,21 @@ def follow(context: Context, text: str, focus: Focus) -> Any:
         ("the last time I wore musk I got a headache", []),
         ("what are the top notes?", []),
         ("1번 향수 2번 뿌려도 돼요?", [1]),
+        ("number two?", [2]),
+        ("2nd?", [2]),
+        ("the first and the last - which is sweeter?", [1, -1]),
+        ("ur first rec, is it loud?", [1]),
+        ("second option pls", [2]),
+        ("da first one", [1]),
+        ("밑에서 두 번째 거", [-2]),
+        ("맨 밑에 있는 거", [-1]),
+        ("끝에꺼 가격", [-1]),
+        ("1이랑 3 중에 뭐가 더 오래가요", [1, 3]),
+        ("my first one was a Chanel", []),
+        ("is this your number one seller?", []),
+        ("first, I want something fresh", []),
+        ("last but not least, price?", []),
+        ("맨 끝에 남는 향이 좋았으면 해요", []),
     ],
 )
 def test_ranks_edges_and_the_middle_are_read_in_both_languages(text: str, expected: list[int]) -> None:
@@ -263,11 +278,23 @@ def test_a_new_request_after_a_list_is_not_a_follow_up(context: Context, text: s
         "like it but less pricey?",
         "이거 대체할 만한 향수 있을까요?",
         "비슷하게 가면서 덜 부담스러운 가격이면 좋겠어요",
+        "그 향 좋은데 그런 결로 10만원대는요?",
+        "이런 분위기로 좀 더 가벼운 거 있어요?",
+        "결은 유지하고 가격만 낮춰서 찾아 주세요",
+        "anything in that vibe but cheaper?",
+        "something like that under 100k?",
     ],
 )
 def test_a_search_like_the_perfume_in_focus_is_no_question_about_it(context: Context, text: str) -> None:
     assert wants_similar(text), text
     assert follow(context, text, ONE_FOCUS) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["그런 느낌 싫어요", "이 향수 가격이 얼마예요?", "그 향으로 주세요", "그거 지속력 어때요"]
+)
+def test_a_question_about_it_is_no_similar_search(text: str) -> None:
+    assert not wants_similar(text)
 
 
 def test_likeness_follows_the_character_not_only_the_opening(engine: SearchEngine) -> None:
