@@ -558,10 +558,18 @@ _FORMULA_CHANGE_WORDS = re.compile(
     r"더|덜|넣|빼|바꿔|바꾸|다시|버전|농도|탑|미들|베이스|줄여|늘려|살려|올려|낮춰|높여|수정|처방|재료|원료|%",
     re.IGNORECASE,
 )
+# A scent of the customer's own ("a bespoke scent for my wedding", "나만의 향수"): composing, said otherwise.
+_OWN_SCENT = re.compile(
+    r"(?<![a-z])(?:bespoke|my own|our own|his own|her own|personali[sz]ed|tailor[- ]made|"
+    r"one[- ]of[- ]a[- ]kind)(?![a-z])|"
+    r"나만의|맞춤|커스텀|직접",
+    re.IGNORECASE,
+)
 # Words that ask for a perfume to buy, or describe one to find ("a tuberose bomb", "find him", "추천").
 _SHOPPING_WORDS = re.compile(
     r"(?<![a-z])(?:gimme|give me|get me|find|show me|recommend|suggest|looking for|need|want|bomb|beast|monster|"
-    r"any|anything|something|options?|picks?|buy|gift|present)(?![a-z])|추천|찾아|찾고|골라|보여|있을까|있어요|뭐가\s*좋|"
+    r"any|anything|something|options?|picks?|buy|gift|present|perfumes?|fragrances?|colognes?)(?![a-z])|"
+    r"추천|찾아|찾고|골라|보여|있을까|있어요|뭐가\s*좋|향수|"
     r"선물|사고\s*싶|살\s*만한",
     re.IGNORECASE,
 )
@@ -574,7 +582,7 @@ def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None
     the better": no formula, blend, make me, 조향, 만들어) is one for perfumes, unless it reads as a change
     to a formula already made ("needs more sparkle up top"); and a material named only as a dislike ("I
     really dislike lavender") is no question about the material. None when the role's intent stands."""
-    composing = bool(_COMPOSE_WORDS.search(text))
+    composing = bool(_COMPOSE_WORDS.search(text) or _OWN_SCENT.search(text))
     wants_perfumes = bool(slots.get("budget")) and not composing
     if intent == "compose" and wants_perfumes:
         return "recommend"

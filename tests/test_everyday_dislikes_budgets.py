@@ -71,6 +71,8 @@ def _liked(slots: dict[str, Any]) -> set[str]:
         ("우리 아빠는 가죽 냄새 나는 거 딱 질색하셔", "leather"),
         ("달달한 건 이제 좀 질렸어요. 시원한 느낌으로", "sweet"),
         ("my sister can't stand jasmine, says it smells like a hospital", "jasmine"),
+        ("my dad says anything vanilla smells like cheap candy and won't touch it", "vanilla"),
+        ("i'm sooo over sweet gourmand stuff lol, show me something green", "sweet"),
     ],
 )
 def test_a_dislike_said_in_passing_is_an_exclusion(reader: SlotReader, text: str, disliked: str) -> None:
@@ -168,7 +170,10 @@ def test_numbers_that_are_still_no_budget(reader: SlotReader, text: str) -> None
         ("something with oud for winter", "recommend"),
         ("튜베로즈 진한 향수 하나 추천해 주세요", "recommend"),
         ("크리미한 샌달우드 향 있을까요", "recommend"),
+        ("rose perfume for my mom, but she's allergic to lavender", "recommend"),
         ("make me a rose scent", None),  # a composing word
+        ("I'd like a bespoke scent for my wedding day", None),
+        ("나만의 장미 향수 원해요", None),
         ("compose a leather formula", None),
         ("장미 향 조향해 주세요", None),
         ("needs more sparkle up top", None),  # a change to the formula just made

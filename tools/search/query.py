@@ -63,7 +63,8 @@ _KO_FAR_CUE = re.compile(
 _EN_FAR_CUE = re.compile(
     r"(?<![a-z])(?:(?:hates?|hated|hating|loathes?|loathed|detests?|detested|dislikes?|disliked|despises?|despised|"
     r"can'?t stand|cannot stand|can'?t do|can'?t bear|can'?t handle|can'?t take|couldn'?t stand|won'?t wear|"
-    r"will not wear|refuses? to wear|not a fan of|not into|sick of|tired of|over)\s+(?:it|them|that|those|this)"
+    r"will not wear|refuses? to wear|not a fan of|not into|sick of|tired of|over|won'?t touch|wouldn'?t touch|"
+    r"won'?t go near|never wears?|refuses? to touch|can'?t stomach|can'?t tolerate)\s+(?:it|them|that|those|this)"
     r"(?![a-z])|smells?\s+(?:\w+\s+)?like\s+(?:a\s+|an\s+|the\s+|cheap\s+|old\s+)?(?:sunscreen|suncream|sun cream|"
     r"sunblock|sun block|suntan lotion|tanning lotion|bug spray|fly spray|insect repellent|cough syrup|medicine|"
     r"old lad(?:y|ies)|grandma|granny|cleaning products?|cleaner|bleach|chemicals?|air fresheners?|toilet|"
