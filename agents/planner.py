@@ -291,14 +291,13 @@ def plan(
             return [ToolCall("compare_perfumes", {"perfume_ids": ids[:4]})]
         return [ToolCall("search_perfumes", {"query": text, "top_k": 4, "filters": {}})]
     if intent == "compose":
-        concentration = _CONCENTRATION.search(text)
         # "A formula in that direction" after a search: the style of what was asked for then.
         source = f"{carried.last_query} {text}" if carried.last_query and _REFERS_BACK.search(text) else text
         inspiration = perfumes[0] if perfumes else None
         if inspiration is None and _REFERS_BACK.search(text) and focus.kind == "perfume":
             inspiration = focus.perfume_id
-        name = (concentration.group(1) or concentration.group(2)) if concentration else None
-        name = name or formula_edits.concentration_in(text) or "EDP"  # "오 드 뚜왈렛", "eau de toilette"
+        # "오 드 뚜왈렛", "eau de toilette", "오드코롱": the product's own name for it (EDT, EDC ...).
+        name = formula_edits.concentration_in(text) or slots.get("concentration") or "EDP"
         # Disliked families too ("citrus", "sweet"): said now, or remembered from this conversation or before;
         # and what a clause of this message says a dislike of ("my wife despises patchouli btw").
         said_disliked = formula_edits.disliked_in(text)
