@@ -214,12 +214,14 @@ def answer(output: dict[str, Any], language: str) -> str:
         names = ", ".join(_name(c) for c in cards)
         if chosen and output["choose"] in ("cheapest", "priciest"):
             top = cards[0]
+            many = "_many" if len(cards) >= 3 else ""  # "the cheapest of the five", not "the cheaper one"
             lines.append(
                 _t(
                     language,
-                    f"about_{output['choose']}",
+                    f"about_{output['choose']}{many}",
                     name=_name(top),
                     price=price(top.get("price"), top.get("currency"), language),
+                    count=len(cards),
                 )
             )
             # The one chosen by price is what the rest of the question is about ("the cheaper one - does it last?").

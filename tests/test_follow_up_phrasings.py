@@ -341,3 +341,18 @@ def test_a_request_for_staff_or_a_formula_is_told_from_a_question_about_people_a
     from agents.references import staff_or_compose_request
 
     assert staff_or_compose_request(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("ko", ("가장 저렴", "3개", "원")), ("en", ("cheapest", "3 shown", "KRW"))]
+)
+def test_the_cheapest_of_a_list_is_said_as_the_cheapest_of_them(
+    context: Context, engine: SearchEngine, language: str, words: tuple[str, ...]
+) -> None:
+    from agents.replies import reply as render_reply
+
+    ids = ["ST0002", "ST0003", "ST0539"]
+    output = context.toolkit.ask_about_perfumes(perfume_ids=ids, aspects=["price"], choose="cheapest")
+    text = render_reply("product_info", language, [{"tool": "ask_about_perfumes", "output": output}])
+    cheapest = min(ids, key=lambda i: engine.get(i).price or 0)  # type: ignore[union-attr]
+    assert output["chosen_id"] == cheapest and all(w in text for w in words), text
