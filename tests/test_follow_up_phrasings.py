@@ -61,6 +61,7 @@ def follow(context: Context, text: str, focus: Focus) -> Any:
         ("what are the top notes?", []),
         ("1번 향수 2번 뿌려도 돼요?", [1]),
         ("number two?", [2]),
+        ("두번쨰꺼 재고 있어?", [2]),
         ("2nd?", [2]),
         ("the first and the last - which is sweeter?", [1, -1]),
         ("ur first rec, is it loud?", [1]),
