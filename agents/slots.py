@@ -537,8 +537,10 @@ def _bound(folded: str, start: int, end: int) -> str:
 
 # Asking for a formula rather than a bottle ("compose", "a recipe", "조향", "만들어 주세요").
 _COMPOSE_WORDS = re.compile(
-    r"\b(?:compose|composition|formula|formulation|recipe|blend|create|design|custom|diy|homemade|build|"
-    r"make (?:me |my |a |one))\b|조향|레시피|배합|처방|만들어|만들고|직접",
+    r"\b(?:compose|composition|formula|formulation|formulate|recipe|blend|blending|create|design|custom|diy|"
+    r"homemade|build|craft|invent|mix|concoct|whip up|cook up|put together|(?:an|a new|the|this) accord|"
+    r"make (?:me |my |a |one))\b|조향|레시피|배합|처방|만들어|만들고|직접|조합해|설계|섞어|블렌딩|블렌드|개발|포뮬러|"
+    r"제조",
     re.IGNORECASE,
 )
 # Asking what a material is ("what is iso e super?", "쿠마린이 뭐예요?").
@@ -565,11 +567,18 @@ _OWN_SCENT = re.compile(
     r"나만의|맞춤|커스텀|직접",
     re.IGNORECASE,
 )
+# A question about a material's use or rules ("is oakmoss allowed?", "오크모스 써도 돼요"): no request for perfumes.
+_MATERIAL_QUESTION = re.compile(
+    r"\?|(?<![a-z])(?:ifra|allowed|safe|safety|legal|limit|restrict\w*|bann?ed|dose|dosage|use it|usage|"
+    r"percent|smell like|made (?:of|from))(?![a-z])|%|규정|제한|금지|써도|사용|넣어도|안전|함량|뭐예요|뭔가요|뭐에요",
+    re.IGNORECASE,
+)
+_PERFUME_WORD = re.compile(r"(?<![a-z])(?:perfumes?|fragrances?|scents?|colognes?|edp|edt)(?![a-z])|향수|향", re.I)
 # Words that ask for a perfume to buy, or describe one to find ("a tuberose bomb", "find him", "추천").
 _SHOPPING_WORDS = re.compile(
     r"(?<![a-z])(?:gimme|give me|get me|find|show me|recommend|suggest|looking for|need|want|bomb|beast|monster|"
-    r"any|anything|something|options?|picks?|buy|gift|present|perfumes?|fragrances?|colognes?)(?![a-z])|"
-    r"추천|찾아|찾고|골라|보여|있을까|있어요|뭐가\s*좋|향수|"
+    r"any|anything|something|options?|picks?|buy|gift|present|perfumes?|fragrances?|colognes?|vibes?|pls|please)"
+    r"(?![a-z])|추천|찾아|찾고|골라|보여|있을까|있어요|뭐가\s*좋|향수|원해|원하|싶어|"
     r"선물|사고\s*싶|살\s*만한",
     re.IGNORECASE,
 )
@@ -583,22 +592,22 @@ def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None
     to a formula already made ("needs more sparkle up top"); and a material named only as a dislike ("I
     really dislike lavender") is no question about the material. None when the role's intent stands."""
     composing = bool(_COMPOSE_WORDS.search(text) or _OWN_SCENT.search(text))
-    wants_perfumes = bool(slots.get("budget")) and not composing
-    if intent == "compose" and wants_perfumes:
-        return "recommend"
+    wants_perfumes = bool(slots.get("budget")) and not composing and not slots.get("perfumes")
     styled = any(slots.get(k) for k in ("liked_notes", "accords", "mood", "occasion", "season"))
-    if (
-        intent == "compose"
-        and not composing
-        and styled
-        and _SHOPPING_WORDS.search(text)
-        and not _FORMULA_CHANGE_WORDS.search(text)
+    perfume_words = styled or bool(slots.get("gender") or _PERFUME_WORD.search(text))
+    if wants_perfumes and (
+        intent in ("compose", "recommend")
+        or (intent in ("ingredient_info", "smalltalk", "off_topic") and perfume_words)
     ):
+        return "recommend"  # a budget with a style, however unsure the role was of the words around it
+    if intent == "compose" and not composing and styled and not _FORMULA_CHANGE_WORDS.search(text):
         return "recommend"
     disliked = {n.lower() for n in slots.get("disliked_notes") or []}
     materials_disliked = slots.get("materials") and disliked
-    if intent == "ingredient_info" and materials_disliked and not _ABOUT_MATERIAL.search(text):
-        return "recommend"
+    asks_material = bool(_ABOUT_MATERIAL.search(text) or _MATERIAL_QUESTION.search(text))
+    shopping_style = styled and bool(_SHOPPING_WORDS.search(text))
+    if intent == "ingredient_info" and not asks_material and (materials_disliked or shopping_style):
+        return "recommend"  # "patchouli bomb pls", "통카빈 달달한 향 원해요": a perfume of that material
     return None
 
 

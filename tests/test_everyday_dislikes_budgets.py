@@ -218,3 +218,29 @@ def test_an_adjective_made_from_a_note_can_be_disliked(reader: SlotReader) -> No
 )
 def test_who_the_perfume_is_for_in_everyday_words(reader: SlotReader, text: str, gender: str) -> None:
     assert read(reader, text).get("gender") == gender
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected"),
+    [
+        ("recommend", "need a vetiver that smells dry and earthy, $90 max", "recommend"),  # unsure: a budget says it
+        ("ingredient_info", "patchouli bomb pls", "recommend"),
+        ("ingredient_info", "oakmoss chypre vibes, under 150k", "recommend"),
+        ("ingredient_info", "통카빈 달달한 향 원해요", "recommend"),
+        ("compose", "ylang ylang but not too heady, for a wedding", "recommend"),
+        ("compose", "오크모스 느낌 나는 시프레 향수 15만원 이하", "recommend"),
+        ("ingredient_info", "what is oakmoss?", None),
+        ("ingredient_info", "is oakmoss allowed in a perfume", None),
+        ("ingredient_info", "통카빈 써도 돼요", None),
+        ("compose", "Can you concoct a perfume that smells like a bakery at dawn?", None),
+        ("compose", "자작나무 타르랑 인센스로 스모키한 향 섞어줘", None),
+        ("compose", "복숭아랑 화이트 머스크로 향 하나 조합해줘", None),
+        ("off_topic", "Best laptop under 1000 dollars?", None),
+        ("off_topic", "100만원 이하 노트북 추천해 주세요", None),
+        ("product_info", "is Chanel Coco Mademoiselle under 200k?", None),
+    ],
+)
+def test_the_intent_a_request_for_perfumes_shows(
+    reader: SlotReader, intent: str, text: str, expected: str | None
+) -> None:
+    assert shopping_intent(intent, read(reader, text), text) == expected
