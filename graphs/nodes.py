@@ -16,7 +16,7 @@ from agents import formula_edits, model_roles, regulatory
 from agents.focus import Focus
 from agents.language import reply_language
 from agents.planner import Carried, plan, refines_last_search
-from agents.references import read_follow_up, wants_similar
+from agents.references import read_follow_up, staff_or_compose_request, wants_similar
 from agents.registry import ModelUnavailable
 from agents.replies import reply as render_reply
 from agents.slots import shopping_intent
@@ -114,7 +114,12 @@ def _follow_up(intent: str, slots: dict[str, Any], message: str, focus: Focus) -
     """Whatever either intent role made of it alone, a question about what the conversation has in focus
     ("2번은 오래가요?", "is it unisex?", "둘 중에 뭐가 나아요?") is a question about those perfumes, and
     "anything similar but cheaper?" after one is a recommendation."""
-    if intent in ("compose", "handoff") or (intent == "validate" and slots.get("formula_lines")):
+    # The intent role reads the message alone: "can people around me even smell it?" may come back a
+    # handoff, "can my husband wear this too?" a composition. Only a message asking for a person or a
+    # formula in so many words is one.
+    if intent in ("compose", "handoff") and staff_or_compose_request(message):
+        return {}
+    if intent == "validate" and slots.get("formula_lines"):
         return {}
     if read_follow_up(message, slots, focus) is not None:
         return {"intent": "product_info", "clarify": None}

@@ -1,0 +1,29 @@
+"""A question about the perfume in focus is answered about it, whatever the intent role called the
+message alone (a handoff, a composition); asking for a person or a formula in so many words still is one."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.runtime import Runtime
+from tests.test_regulatory_questions import ask
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I heard it's basically a skin scent. can people around me even smell it?",
+        "can my husband wear this too?",
+        "주변 사람들이 맡을 수 있을 정도예요?",
+    ],
+)
+async def test_a_question_about_the_perfume_in_focus_is_answered_about_it(runtime: Runtime, question: str) -> None:
+    first, second = await ask(runtime, "tell me about Escentric Molecules Molecule 01", question)
+    assert "Molecule 01" in first["reply"], first["reply"]
+    assert second["intent"] == "product_info" and "Molecule 01" in second["reply"], second["reply"]
+
+
+async def test_asking_for_a_person_about_it_is_still_a_handoff(runtime: Runtime) -> None:
+    about = "tell me about Escentric Molecules Molecule 01"
+    _, second = await ask(runtime, about, "can I talk to a real person about it?")
+    assert second["intent"] == "handoff", second
