@@ -112,6 +112,12 @@ def test_a_dislike_does_not_reach_what_is_liked_beside_it(
         ("코코넛처럼 달콤한 여름 향수 추천해 주세요", "coconut"),
         ("a creamy sandalwood for my boyfriend, he loves it", "sandalwood"),
         ("tuberose, the creamier the better", "tuberose"),
+        ("I can't get enough of vanilla", "vanilla"),
+        ("nothing beats a good rose", "rose"),
+        ("never tried oud, curious about it", "oud"),
+        ("rose is never too much for me", "rose"),
+        ("I don't mind vanilla, something warm", "vanilla"),
+        ("장미 향 싫지 않아요", "rose"),
     ],
 )
 def test_a_liked_item_is_never_read_as_a_dislike(reader: SlotReader, text: str, liked: str) -> None:

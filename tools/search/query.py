@@ -77,8 +77,13 @@ _EN_FAR_CUE = re.compile(
     r"(?:is|are|'s|'re)\s+(?:a\s+)?(?:total\s+|hard\s+|big\s+)?(?:no-go|no go|dealbreaker|deal breaker|hard pass|"
     r"pass|nope|no from me|the worst|not (?:for (?:me|him|her|us)|it|(?:my|his|her) thing)|gross|nasty|"
     r"disgusting|awful|vile|sickening)(?![a-z])|ain'?t it(?![a-z])|"
-    r"(?:is|are|'s|'re)\s+(?:\w+\s+)?too\s+\w+(?:\s+\w+)?\s+for\s+(?:me|him|her|us|them|(?:my|his|her|our)\s+\w+)(?![a-z])|"
+    r"(?:is|are|'s|'re)\s+(?!never|not|n't)(?:\w+\s+)?too\s+\w+(?:\s+\w+)?\s+for\s+(?:me|him|her|us|them|(?:my|his|her|our)\s+\w+)(?![a-z])|"
     r"(?:leave|keep|take)\s+(?:it|them|that|those)\s+out(?![a-z])|(?:i'?m|he'?s|she'?s|is|am)\s+allergic)"
+)
+# A cue word that says no dislike after all: "nothing beats a good rose", "never tried oud".
+_EN_NOT_A_DISLIKE = re.compile(
+    r"\s+(?:beats|compares|tops|can top|comes close|is better|is as good|tried|smelled|sniffed|worn|owned|"
+    r"had the chance|got to try)(?![a-z])"
 )
 _EN_CLAUSE_BREAK = re.compile(
     r"[.!?;\n]|(?<![a-z])(?:but|though|although|however|whereas|instead|want|wants|love|loves|prefer|prefers|"
@@ -744,7 +749,7 @@ class QueryParser:
         negatable = [h for h in hits if any(t.kind in NEGATABLE for t in h.terms)]
         # English: a cue opens a scope that runs until a reset word or punctuation.
         if self._neg_before:
-            cues = [m.end() for m in self._neg_before.finditer(folded)]
+            cues = [m.end() for m in self._neg_before.finditer(folded) if not _EN_NOT_A_DISLIKE.match(folded, m.end())]
             for hit in negatable:
                 opened = [c for c in cues if c <= hit.start]
                 if not opened:
