@@ -114,7 +114,8 @@ _WITHOUT_CUE = re.compile(
 _STRONG_CUE = re.compile(
     r"beast ?mode|projection|projecting|sillage|louder|bolder|stronger|powerful|punchier|monster|nuclear|"
     r"last(?:s|ing)? longer|longer[- ]lasting|more (?:intense|presence|power|performance|longevity|oomph)|"
-    r"진하게|강하게|세게|확산|존재감|묵직하게"
+    r"진하게|강하게|세게|확산|존재감|묵직하게|"
+    r"(?<![a-z])(?:heavier|richer|denser|thicker|deeper)(?![a-z])|무겁게|풍성하게|풍부하게"
 )
 _LIGHT_CUE = re.compile(
     r"lighter|lighten|airier|airy|sheer|softer|quieter|subtler|more subtle|less (?:heavy|intense|strong|loud|dense)|"
@@ -258,13 +259,15 @@ _MORE_WORDS = re.compile(
     r"missing|needs?|flat|dull|boring|bland|thin|weak|lifeless|meh)(?![a-z])|"
     r"더|살려|살리|살아나|키워|키우|강조|돋보|부각|올려|올리|높여|높이|늘려|늘리|보강|듬뿍|팍팍|왕창|확\s|많이|추가|"
     r"넣어|묻혀|묻히|묻혔|안\s*느껴|잘\s*안\s*(?:느껴|나|맡)|안\s*나|약해(?!지게)|약하다|약한\s*(?:것|듯|편)|부족|"
-    r"존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약|채워|채우"
+    r"존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약|채워|채우|묵직|무겁게|풍성|풍부|진하게|"
+    r"(?<![a-z])(?:heavier|richer|denser|thicker|fuller)(?![a-z])"
 )
 _LESS_WORDS = re.compile(
     r"(?<![a-z])(?:less|fewer|down|(?:tone|dial|turn|take|bring|knock|calm|scale|pull|cut|ease)(?: [a-z']+){0,4}? "
     r"(?:back|off)|back off|tame|mute|reduce|lower|lessen|soften|go easy|lighter on|softer on|quieter|"
     r"too (?:much|strong|loud|heavy|intense|sweet|sharp|powerful|harsh|cloying|dominant)|overpower\w*|overwhelm\w*|"
-    r"a bit much|way too|dominat(?:es|ing)|overshadow\w*|drowning|drowns|takes over|taking over|smaller|subtler|"
+    r"a bit much|way too|low|to a minimum|minimal|dominat(?:es|ing)|overshadow\w*|drowning|drowns|takes over|"
+    r"taking over|smaller|subtler|"
     r"not so much)(?![a-z])|"
     r"덜|줄여|줄이|줄었|낮춰|낮추|약하게|적게|죽여|죽이|눌러|누그러|가라앉|과해|과하|너무\s*(?:세|강|진|많|튀|두드러|달|쎄)|"
     r"튀어|튀는|거슬|부담|은은하게|살짝만"
@@ -280,7 +283,20 @@ _EDIT_CLAUSE = re.compile(
     r"그리고|그런데|근데|하지만|대신"
 )
 # "It" with nothing else named: the note changed last ("crank it up a bit" after "more pear").
-_IT = re.compile(r"(?<![a-z])(?:it|that|this|that note|this note)(?![a-z])|그거|이거|그\s*향|이\s*향|그\s*노트")
+_IT = re.compile(
+    r"(?<![a-z])(?:crank|turn|pump|amp|dial|bump|punch|juice|bring|play|boost|push|beef)(?:ed)? (?:it|that|this)"
+    r"(?: (?:up|out))?(?![a-z])|(?<![a-z])more of (?:it|that|this)(?![a-z])|"
+    r"(?:그거|그\s*향|그\s*노트|이거|걔)\S*\s*(?:좀|조금|살짝)?\s*(?:더|살려|키워|올려|늘려)"
+)
+# A clause whose object is the note of the clause before: a pronoun, or Korean, which leaves it unsaid.
+_OBJECT_LEFT = re.compile(r"(?<![a-z])(?:it|them|that|this one)(?![a-z])|[가-힣]")
+# "Don't remove the rose, just tone it down", "장미는 빼지 말고": what a clause keeps is no change of it.
+_KEEP = re.compile(
+    r"(?<![a-z])(?:(?:don'?t|do not|never|no need to|without) (?:remove|drop|ditch|lose|take (?:out|away)|cut)|"
+    r"keep (?:the|that|those|this|my)(?![a-z])(?![^,.;]*(?:free|out|away|off|to a minimum|low))|"
+    r"keep (?:it|them) (?:in|as (?:it|they) (?:is|are)|there)|leave (?:the|that|those) \w+ (?:in|alone|as))(?![a-z])|"
+    r"빼지\s*(?:말|마)|없애지\s*(?:말|마)|남겨|그대로|유지"
+)
 # A concentration however it is written ("오 드 뚜왈렛", "오드투왈렛", "eau de toilette", "코롱 정도로").
 _CONCENTRATION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
@@ -334,7 +350,9 @@ def concentration_in(text: str) -> str | None:
 
 
 def _direction(clause: str) -> str | None:
-    """The one way a clause points: taken out, less, more; None when it points nowhere."""
+    """The one way a clause points: kept as it is, taken out, less, more; None when it points nowhere."""
+    if _KEEP.search(clause):
+        return "keep"
     if _WITHOUT_WORDS.search(clause) or _WITHOUT_CUE.search(clause):
         return "without"
     if _LESS_WORDS.search(clause) or _LESS_CUE.search(_LIGHT_CUE.sub(" ", clause)):
@@ -379,6 +397,7 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
     placed: set[str] = set()
     pointed: list[str] = []
     refers_back = False
+    before: list[str] = []  # what the clause before named: "장미는 빼지 말고 조금만 줄여 주세요"
     # "Swap the vanilla for tonka", "바닐라 대신 통카로": the one out, the other in.
     swap = _SWAP.search(folded) or _SWAP_KO.search(folded)
     if swap:
@@ -401,6 +420,18 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
             layers = [layer for layer, pattern in _LAYERS.items() if pattern.search(clause)]
         else:
             named, layers = _targets(clause)
+        if direction == "keep":  # "keep the rose" (or "rose는 빼지 말고"): it stays as it is
+            for value in named:
+                for kind in (edit.without, edit.less, edit.more):
+                    if value in kind:
+                        kind.remove(value)
+                placed.add(value.lower())
+                directed.discard(value.lower())
+            before = named
+            continue
+        if not named and not layers and before and direction in ("more", "less") and _OBJECT_LEFT.search(clause):
+            named = before  # "don't remove the rose, just tone it down": it is the rose
+            placed -= {v.lower() for v in named}
         pointed.append(direction)
         target_list = getattr(edit, direction)
         for value in named:
@@ -416,20 +447,20 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
                 token = f"{LAYER_PREFIX}{layer}"
                 if token not in target_list:
                     target_list.append(token)
-            if (
-                not named
-                and not layers
-                and _IT.search(clause)
-                and direction == "more"
-                and not _TOO_FAINT.search(clause)
-            ):
+            if not named and not layers and direction == "more" and _IT.search(clause):
                 refers_back = True
+        before = named or before
         if direction == "less" and not _WITHOUT_WORDS.search(clause):
             # "덜 달고": less of it, however the slot reader took it
             for value in named:
                 if value in edit.without:
                     edit.without.remove(value)
                     edit.less.append(value)
+    # "The clove makes me itchy", "코코넛 향 맡으면 머리 아파요": a reaction takes the note out.
+    for value in disliked_in(text):
+        if value.lower() not in placed | directed:
+            edit.without.append(value)
+            placed.add(value.lower())
     # "Crank it up a bit" naming nothing: the note changed last.
     last = [n for n in brief.get("more_notes") or [] if not str(n).startswith(LAYER_PREFIX)]
     if refers_back and last and not (placed or edit.more or edit.less or edit.without):
@@ -456,7 +487,16 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
     if edit.concentration is None and not edit.step:
         edit.step = -1 if _STEP_DOWN.search(folded) else 1 if _STEP_UP.search(folded) else 0
     edit.more = [v for v in edit.more if v.lower() not in {w.lower() for w in edit.without}]
+    edit.more, edit.less, edit.without = (_once(edit.more), _once(edit.less), _once(edit.without))
     return edit
+
+
+def _once(values: list[str]) -> list[str]:
+    """Each value once, whatever its case ("Vanilla" read twice, or "Patchouli" and "patchouli")."""
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(value.lower(), value)
+    return list(seen.values())
 
 
 # A quality asked for: an English comparative ("warmer", "cleaner"), a Korean adverb ("포근하게", "밝게 띄워").

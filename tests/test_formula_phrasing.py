@@ -82,6 +82,16 @@ def _lower(values: list[str]) -> set[str]:
         ("바닐라 대신 통카로 바꿔 주세요", ["Tonka Bean"], [], ["Vanilla"]),
         ("시트러스 빼고 그린으로 채워 줘", ["green"], [], ["citrus"]),
         ("make it smell like the beach", ["aquatic"], [], []),
+        # kept, and the object left unsaid or a pronoun
+        ("don't remove the rose, just tone it down", [], ["Rose"], []),
+        ("장미는 빼지 말고 조금만 줄여 주세요", [], ["Rose"], []),
+        ("keep the vanilla but add more amber", ["amber"], [], []),
+        ("keep it totally wood-free: no cedar, nothing woody", [], [], ["Cedar", "woody"]),
+        ("keep the sweetness low", [], ["sweet"], []),
+        ("베이스 좀 묵직하게", ["layer:base"], [], []),
+        # a reaction said after a formula takes the note out
+        ("the clove makes me itchy, take it out", [], [], ["Clove"]),
+        ("코코넛 향 맡으면 머리 아파요", [], [], ["Coconut"]),
     ],
 )
 def test_a_change_in_everyday_words(
