@@ -136,6 +136,12 @@ _BACK_REF = re.compile(
     r"\b(?:on|in|from) (?:the|your|that|this) list\b|리스트|목록",
     re.IGNORECASE,
 )
+# The one of a pair not chosen: "the other one", "나머지 하나", "다른 쪽"; never "other ones", "다른 거 보여 줘".
+_OTHER = re.compile(
+    r"\bthe other(?: one| perfume| fragrance| scent| bottle)?\b(?!\s*(?:ones|perfumes|options))|"
+    r"나머지\s*(?:하나|한\s*개|거|것|꺼|건|향수|는|도)|다른\s*(?:하나|쪽|한\s*개)|반대쪽|남은\s*(?:하나|거|것)",
+    re.IGNORECASE,
+)
 # A reference to something shown without a pronoun: "... 거", "the one ...", "중에".
 _REFERENT = re.compile(
     r"\bones?\b|\bof (?:them|these|those)\b|(?:거|꺼|것|건|걸|게|놈|애)(?:\s|$|[?.!,]|는|은|요|가|이|로)|중에|중\s",
@@ -262,7 +268,7 @@ class FollowUp:
     choose: str | None = None
     """"best": which of `ids` fits the aspects best; "cheapest" / "priciest": a selector by price."""
     how: str = "implicit"
-    """How they were referred to: rank, group, selector, pronoun or implicit."""
+    """How they were referred to: rank, group, selector, pronoun, other (of a pair) or implicit."""
     season: str | None = None
     occasion: str | None = None
     mood: str | None = None
@@ -428,6 +434,14 @@ def _picks_by_quality(text: str, masked: str, slots: dict[str, Any], focus: Focu
     return _superlative_pick(text, slots, aspects_of(text, slots))
 
 
+def _the_other(text: str, focus: Focus) -> str | None:
+    """ "what about the other one?", "나머지 하나는요?" after one of two was chosen: the one not chosen."""
+    pair = focus.group_ids
+    if len(pair) != 2 or focus.perfume_id not in pair or not _OTHER.search(text):
+        return None
+    return next(i for i in pair if i != focus.perfume_id)
+
+
 def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp | None:
     """The question about shown perfumes this message asks, or None (a new request, a refinement of
     the last search, a comparison, a formula change, or nothing in focus to refer to)."""
@@ -441,7 +455,10 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
     ids: list[str] = []
     how = "implicit"
     choose: str | None = None
-    if named:
+    other = _the_other(text, focus)
+    if other:
+        ids, how = [other], "other"
+    elif named:
         ids, how = _by_rank(named, focus.list_ids), "rank"
         if not ids:
             return None
@@ -488,6 +505,8 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
             ids = group
         else:
             return None
+    if how == "other" and (_NEW_REQUEST.search(masked) and not aspects):
+        return None
     if how in ("group", "rank") and len(ids) >= 2 and (_CHOICE.search(text) or how == "group"):
         choose = choose or "best"
     if choose in ("cheapest", "priciest") and not [a for a in aspects if a != "price"]:

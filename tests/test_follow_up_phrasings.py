@@ -357,3 +357,25 @@ def test_the_cheapest_of_a_list_is_said_as_the_cheapest_of_them(
     text = render_reply("product_info", language, [{"tool": "ask_about_perfumes", "output": output}])
     cheapest = min(ids, key=lambda i: engine.get(i).price or 0)  # type: ignore[union-attr]
     assert output["chosen_id"] == cheapest and all(w in text for w in words), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what about the other one, how long does it last?", "ST0003"),
+        ("and the other one's price?", "ST0003"),
+        ("나머지 하나는 얼마예요?", "ST0003"),
+        ("다른 쪽은 여름에 괜찮아요?", "ST0003"),
+        ("남은 거는 남자가 써도 돼요?", "ST0003"),
+    ],
+)
+def test_the_other_one_of_a_pair_is_the_one_not_chosen(context: Context, text: str, expected: str) -> None:
+    chosen = Focus(kind="perfume", perfume_id="ST0009", list_ids=LISTED, group_ids=["ST0003", "ST0009"])
+    found = follow(context, text, chosen)
+    assert found is not None and found.ids == [expected], found
+
+
+@pytest.mark.parametrize("text", ["show me other ones", "다른 거 보여 주세요", "any other options?"])
+def test_other_perfumes_asked_for_are_a_new_request(context: Context, text: str) -> None:
+    chosen = Focus(kind="perfume", perfume_id="ST0009", list_ids=LISTED, group_ids=["ST0003", "ST0009"])
+    assert follow(context, text, chosen) is None
