@@ -216,7 +216,7 @@ _ASKS = {
         r"\bstill (?:have|carry|sell)\b|\bcan i (?:buy|get|grab|pick up) (?:it|one|a bottle)\b|\bpick (?:it|one) up\b|"
         r"\b(?:any|how many)(?: \w+)? left\b|\bin store\b|\bback in stock\b|"
         r"재고|품절|구매\s*가능|살\s*수\s*있|매장에|바로\s*살|지금\s*살|구할\s*수|사러\s*가|몇\s*(?:병|개)|"
-        r"(?:병|개|수량|물량|재고)\s*(?:이|가)?\s*남|입고",
+        r"(?:병|개|수량|물량|재고)\s*(?:이|가)?\s*남|재입고|입고\s*(?:예정|일|되|돼|알림|언제|했|됐)",
         re.IGNORECASE,
     ),
     "notes": re.compile(
