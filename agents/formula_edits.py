@@ -24,7 +24,8 @@ CONCENTRATION_STEPS = ("EDC", "EDT", "EDP", "Parfum")
 # me perfumes without musk"): the turn searches the shop.
 _SHOP = re.compile(
     r"(?<![a-z])(?:perfumes?|fragrances?|colognes?|products?|bottles?|brands?|in stock|buy|shop|store|"
-    r"on the market|commercial|recommend|show me|find me)(?![a-z])|향수|제품|시판|판매|파는|살 수|매장|브랜드|추천|보여"
+    r"on the market|commercial|recommend|show me|find me|options|alternatives|dupes?)(?![a-z])|"
+    r"향수|제품|시판|판매|파는|살 수|매장|브랜드|추천|보여"
 )
 # Asking for a formula of its own ("another one", "a new formula", "처음부터 다시").
 _NEW = re.compile(
@@ -583,6 +584,8 @@ def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[
     if intent == "compare" or slots.get("perfumes") or (intent == "handoff" and _PERSON.search(text)):
         return None
     if _SHOP.search(text.lower()) and not _CHANGE.search(text.lower()):
+        return None
+    if (slots.get("budget") or {}).get("max"):  # "something warmer under 100k?": a price is for buying
         return None
     if _CHOOSING.search(text):  # "which of those is the most subtle?" asks about perfumes shown
         return None

@@ -165,6 +165,9 @@ def test_concentration_words(text: str, expected: str) -> None:
         "show me perfumes that smell like this",
         "do you have anything warmer in the shop?",
         "비슷한 향수 매장에 있으면 보여 주세요",
+        "something warmer under 100k?",
+        "좀 더 상큼한 거 10만원 이하로 있어요?",
+        "any options that are fresher?",
     ],
 )
 def test_a_question_or_a_search_is_no_change(reader: SlotReader, text: str) -> None:
