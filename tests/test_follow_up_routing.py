@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graphs.runtime import Runtime
+from graphs.state import Context
 from tests.test_regulatory_questions import ask
 
 
@@ -27,3 +28,17 @@ async def test_asking_for_a_person_about_it_is_still_a_handoff(runtime: Runtime)
     about = "tell me about Escentric Molecules Molecule 01"
     _, second = await ask(runtime, about, "can I talk to a real person about it?")
     assert second["intent"] == "handoff", second
+
+
+def test_the_least_of_a_quality_picks_the_one_with_least_of_it(context: Context) -> None:
+    """ "Which one is the least sweet?" picks the less sweet of two, not the sweeter."""
+    sweet = {p.id: p for p in context.toolkit.engine.index.perfumes if "sweet" in p.accords[:2]}
+    dry = {
+        p.id: p for p in context.toolkit.engine.index.perfumes if "sweet" not in p.accords and "woody" in p.accords[:2]
+    }
+    pair = [next(iter(sweet)), next(iter(dry))]
+    for direction, expected in (("low", pair[1]), ("high", pair[0])):
+        output = context.toolkit.ask_about_perfumes(
+            perfume_ids=pair, aspects=["character"], choose="best", accords=["sweet"], direction=direction
+        )
+        assert output["chosen_id"] == expected, (direction, output["chosen_id"])

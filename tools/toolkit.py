@@ -248,15 +248,17 @@ class Toolkit:
             return pick(priced, key=lambda p: p.price or 0.0).id
 
         def score(p: Perfume, aspect: str) -> float:
+            if aspect == "price":
+                return -(p.price or 0.0)
             answer = answers[p.id].get(aspect) or {}
             if aspect in ("longevity", "sillage"):
                 value = float(answer.get("rank", -1))
-                return -value if direction == "low" and aspect == "sillage" else value
-            if aspect == "price":
-                return -(p.price or 0.0)
-            if aspect in ("season", "occasion", "mood"):
-                return sum(float(v.get("score", 0.0)) for v in answer.values())
-            return float(answer.get("score", 0.0))
+            elif aspect in ("season", "occasion", "mood"):
+                value = sum(float(v.get("score", 0.0)) for v in answer.values())
+            else:
+                value = float(answer.get("score", 0.0))
+            # "the least sweet", "the softer one": the lowest wins; "은은하면서 오래가는 거" still wants the longer.
+            return -value if direction == "low" and aspect != "longevity" else value
 
         decisive = [a for a in aspects if a != "notes" and len({score(p, a) for p in found}) > 1]
         if not decisive:
