@@ -250,3 +250,12 @@ def test_the_intent_a_request_for_perfumes_shows(
     reader: SlotReader, intent: str, text: str, expected: str | None
 ) -> None:
     assert shopping_intent(intent, read(reader, text), text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "mood"),
+    [("something dry and earthy for him", "dry"), ("드라이한 우디 향 추천해 주세요", "dry"),
+     ("what's in the dry down?", None), ("I have dry skin, what lasts longer?", None)],
+)  # fmt: skip
+def test_dry_is_a_style_but_not_in_a_drydown(reader: SlotReader, text: str, mood: str | None) -> None:
+    assert read(reader, text).get("mood") == mood
