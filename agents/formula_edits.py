@@ -105,7 +105,7 @@ _MORE_CUE = re.compile(
     r"더\s*(?:많이|넣|세게|강하|진하|살려|돋보|느껴|나게)|주인공|메인|강조|듬뿍|팍팍|왕창|늘려|늘리|추가|살려"
 )
 _LESS_CUE = re.compile(
-    r"(?<![a-z])(?:less|fewer|down|back off|ease (?:up|off)|tone|tame|mute|reduce|lower|notch|softer on|"
+    r"(?<![a-z])(?:less|les|lesss|fewer|down|back off|ease (?:up|off)|tone|tame|mute|reduce|lower|notch|softer on|"
     r"go easy|lighter on|cut back|scale back|pull back)(?![a-z])|덜|줄여|줄이|약하게|적게|낮춰|낮추|죽여"
 )
 _WITHOUT_CUE = re.compile(
@@ -234,7 +234,9 @@ _TOO_FAINT = re.compile(
 _SWAP = re.compile(
     r"(?<![a-z])(?:swap|replace|switch|trade|exchange|change)(?: out)? (?P<out>.+?) (?:for|with|to|into) (?P<in>.+)"
 )
-_SWAP_KO = re.compile(r"(?P<out>\S+(?:\s+\S+)?)\s*(?:대신|말고|빼고)\s*(?P<in>\S+(?:\s+\S+)?)\s*(?:으로|로)\s")
+_SWAP_KO = re.compile(
+    r"(?P<out>\S+(?:\s+\S+){0,2})\s*(?:대신|말고|빼고)\s*(?P<in>\S+(?:\s+\S+){0,2}?)\s*(?:으로|로)(?:\s|$|[.,!?~])"
+)
 # Longer lasting ("hangs on longer", "gone by lunch", "오래가게", "금방 날아가요"): stronger, with more base.
 _LONGER = re.compile(
     r"(?<![a-z])(?:long(?:er)?[- ]lasting|last(?:s|ing)? (?:longer|all day|longer on)|hang(?:s|ing)? (?:on|around)|"
@@ -246,7 +248,7 @@ _LONGER = re.compile(
 )
 # Directions. A complaint says it too: "the pear's getting lost" asks for more pear, "too sweet" for less.
 _MORE_WORDS = re.compile(
-    r"(?<![a-z])(?:more|moar|extra|add|adding|throw in|put in|include|a (?:dash|touch|hint|splash) of|"
+    r"(?<![a-z])(?:more|moar|mroe|moer|extra|add|adding|throw in|put in|include|a (?:dash|touch|hint|splash) of|"
     r"beef(?:ed)? up|crank(?:ed)?(?: (?:it|that|this|them))? up|turn(?: (?:it|that))? up|"
     r"dial(?: (?:it|that))? up|amp(?:ed)?(?: (?:it|that))? up|pump(?:ed)?(?: (?:it|that))? up|"
     r"punch(?: (?:it|that))? up|"
@@ -260,7 +262,7 @@ _MORE_WORDS = re.compile(
     r"missing|needs?|flat|dull|boring|bland|thin|weak|lifeless|meh)(?![a-z])|"
     r"더|살려|살리|살아나|키워|키우|강조|돋보|부각|올려|올리|높여|높이|늘려|늘리|보강|듬뿍|팍팍|왕창|확\s|많이|추가|"
     r"넣어|묻혀|묻히|묻혔|안\s*느껴|잘\s*안\s*(?:느껴|나|맡)|안\s*나|약해(?!지게)|약하다|약한\s*(?:것|듯|편)|부족|"
-    r"존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약|채워|채우|묵직|무겁게|풍성|풍부|진하게|"
+    r"쪽으로|방향으로|위주로|계열로|존재감|사라져|사라지|죽어|아쉬|띄워|띄우|세워|밋밋|심심|단조|싱거|허전|빈약|채워|채우|묵직|무겁게|풍성|풍부|진하게|"
     r"(?<![a-z])(?:heavier|richer|denser|thicker|fuller)(?![a-z])"
 )
 _LESS_WORDS = re.compile(
@@ -288,6 +290,10 @@ _IT = re.compile(
     r"(?<![a-z])(?:crank|turn|pump|amp|dial|bump|punch|juice|bring|play|boost|push|beef)(?:ed)? (?:it|that|this)"
     r"(?: (?:up|out))?(?![a-z])|(?<![a-z])more of (?:it|that|this)(?![a-z])|"
     r"(?:그거|그\s*향|그\s*노트|이거|걔)\S*\s*(?:좀|조금|살짝)?\s*(?:더|살려|키워|올려|늘려)"
+)
+# A clause that goes the way of the one before ("..., and the leather too", "..., 머스크도요").
+_ALSO = re.compile(
+    r"(?<![a-z])(?:too|also|as well|either|neither|nor|plus)(?![a-z])|[가-힣]도(?:\s|$|요)|까지|마저|역시"
 )
 # A clause whose object is the note of the clause before: a pronoun, or Korean, which leaves it unsaid.
 _OBJECT_LEFT = re.compile(r"(?<![a-z])(?:it|them|that|this one)(?![a-z])|[가-힣]")
@@ -398,6 +404,7 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
     placed: set[str] = set()
     pointed: list[str] = []
     refers_back = False
+    idle: set[str] = set()
     before: list[str] = []  # what the clause before named: "장미는 빼지 말고 조금만 줄여 주세요"
     # "Swap the vanilla for tonka", "바닐라 대신 통카로": the one out, the other in.
     swap = _SWAP.search(folded) or _SWAP_KO.search(folded)
@@ -415,10 +422,15 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
         if direction is None:
             # A quality asked for with no more or less ("make it warmer", "탑을 밝게 띄워", "포근하게요") is more of it.
             qualities = [a for pattern, accords in _QUALITIES if _asked(pattern, clause) for a in accords]
-            if not qualities:
+            if qualities:
+                direction, named = "more", list(dict.fromkeys(qualities))
+                layers = [layer for layer, pattern in _LAYERS.items() if pattern.search(clause)]
+            elif pointed and (_ALSO.search(clause) or len(clause.split()) <= 2):  # "ditch the oud, and the leather too"
+                direction = pointed[-1]
+                named, layers = _targets(clause)
+            else:
+                idle.update(v.lower() for v in _targets(clause)[0])  # named, and given no direction
                 continue
-            direction, named = "more", list(dict.fromkeys(qualities))
-            layers = [layer for layer, pattern in _LAYERS.items() if pattern.search(clause)]
         else:
             named, layers = _targets(clause)
         if direction == "keep":  # "keep the rose" (or "rose는 빼지 말고"): it stays as it is
@@ -468,7 +480,7 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
         edit.more.append(last[-1])
     # A named note no clause placed goes the way of the change already read ("no musks ... not even the
     # white musk stuff"), else the one way the message points.
-    rest = [v for v in slot_named if v.lower() not in placed]
+    rest = [v for v in slot_named if v.lower() not in placed | idle]
     if rest:
         ways = list(dict.fromkeys(pointed))
         way = "without" if edit.without and "without" in pointed and not edit.more else None
@@ -483,7 +495,9 @@ def read_change(slots: dict[str, Any], text: str, brief: dict[str, Any] | None =
             edit.intensity = "light"
         elif _TOO_FAINT.search(folded) and not (edit.more or edit.less or edit.without):
             edit.intensity = "strong"  # "it's too faint", "향이 너무 약해요": the whole of it
-        elif _STRONG_CUE.search(folded) or {"strong", "enormous"} & set(slots.get("sillage") or []):
+        elif _STRONG_CUE.search(folded) or (
+            {"strong", "enormous"} & set(slots.get("sillage") or []) and not (edit.less or edit.without)
+        ):
             edit.intensity = "strong"
     if edit.concentration is None and not edit.step:
         edit.step = -1 if _STEP_DOWN.search(folded) else 1 if _STEP_UP.search(folded) else 0

@@ -89,6 +89,17 @@ def _lower(values: list[str]) -> set[str]:
         ("keep it totally wood-free: no cedar, nothing woody", [], [], ["Cedar", "woody"]),
         ("keep the sweetness low", [], ["sweet"], []),
         ("베이스 좀 묵직하게", ["layer:base"], [], []),
+        # mixed script, typos, no spaces
+        ("탑노트 more citrus pls", ["citrus", "layer:top"], [], []),
+        ("vanilla 좀 줄여줘", [], ["vanilla"], []),
+        ("rose를 더 살려줘", ["rose"], [], []),
+        ("덜달게 해주세요", [], ["sweet"], []),
+        ("mroe rose plz", ["Rose"], [], []),
+        ("the oud is overpowering", [], ["Oud"], []),
+        ("우디한 느낌 좀 빼고 플로럴 쪽으로", ["floral"], [], ["woody"]),
+        # a clause going the way of the one before, and one that only names
+        ("ditch the oud completely, and the leather too", [], [], ["Oud", "Leather"]),
+        ("패출리는 빼 주세요, 머스크도요", [], [], ["Patchouli", "Musk"]),
         # a reaction said after a formula takes the note out
         ("the clove makes me itchy, take it out", [], [], ["Clove"]),
         ("코코넛 향 맡으면 머리 아파요", [], [], ["Coconut"]),
@@ -103,6 +114,16 @@ def test_a_change_in_everyday_words(
     assert _lower(less) <= _lower(edit.less), edit
     assert _lower(without) <= _lower(edit.without), edit
     assert not (_lower(more) & _lower(edit.without)), edit
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("take out the patchouli, the rose is perfect", "rose"), ("make it warmer, I love the vanilla", "vanilla")],
+)
+def test_a_note_only_named_beside_a_change_is_left_as_it_is(reader: SlotReader, text: str, kept: str) -> None:
+    edit = edit_requested("compose", reader.read(text).to_dict(), text, FOCUSED)
+    assert edit is not None and edit, text
+    assert kept not in _lower([*edit.more, *edit.less, *edit.without]), edit
 
 
 @pytest.mark.parametrize(
