@@ -550,8 +550,8 @@ _DISLIKE = re.compile(
     r"두드러기|트러블|역해|역겨|못\s*맡|거북|불편|힘들어|안\s*받|극혐|노노|싫"
 )
 _CLAUSE = re.compile(
-    r"[.,;!?()]|(?<![a-z])(?:btw|but|and|though|tho|however)(?![a-z])|그런데|근데|하지만|인데|"
-    r"(?<=[가-힣])(?:고|며|면서|지만|는데|니까)\s"
+    r"[.,;!?()]|(?<![a-z])(?:btw|but|and|though|tho|however|so|because|since|cuz|bc)(?![a-z])|그런데|근데|하지만|인데|"
+    r"(?<=[가-힣])(?:고|며|면서|지만|는데|니까|서)\s"
 )
 
 

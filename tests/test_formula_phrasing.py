@@ -233,6 +233,9 @@ def test_a_reaction_is_a_dislike(text: str, out: list[str]) -> None:
         "머리 안 아픈 은은한 플로럴 향 레시피 부탁해요",
         "a fresh citrus blend please, I love lemon and bergamot",
         "I'd love a rose formula that reminds me of my grandma's garden",
+        "I get headaches easily so make me a soft rose formula",
+        "머리가 자주 아파서 은은한 장미 향으로 만들어 주세요",
+        "I get migraines from strong stuff, so a light jasmine blend please",
     ],
 )
 def test_no_dislike_where_none_is_said(text: str) -> None:
