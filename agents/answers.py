@@ -110,15 +110,17 @@ def aspect_sentences(card: dict[str, Any], aspect: str, answer: dict[str, Any], 
     if aspect == "longevity":
         if not answer.get("label"):
             return [_unknown(card, "longevity", language)]
-        return [
-            _t(
-                language,
-                "about_longevity",
-                name=name,
-                label=label(language, "longevity", answer["label"]),
-                hours=answer.get("hours") or "-",
-            )
-        ]
+        said = _t(
+            language,
+            "about_longevity",
+            name=name,
+            label=label(language, "longevity", answer["label"]),
+            hours=answer.get("hours") or "-",
+        )
+        if answer.get("lasts") and answer.get("asked_hours"):  # "from 9 to 6?": the span it must cover
+            span = f"{answer['asked_hours']:g}"
+            return [said, _t(language, f"about_lasts_{answer['lasts']}", asked=span)]
+        return [said]
     if aspect == "sillage":
         if not answer.get("label"):
             return [_unknown(card, "sillage", language)]
@@ -172,6 +174,9 @@ def aspect_sentences(card: dict[str, Any], aspect: str, answer: dict[str, Any], 
             return [_unknown(card, "stock", language)]
         return [_t(language, "about_stock_none" if stock == 0 else "about_stock", name=name, stock=stock)]
     if aspect == "notes":
+        layer = answer.get("layer")
+        if layer and card.get(f"{layer}_notes"):  # "what's in the drydown?": that part of the pyramid
+            return [_t(language, f"about_layer_{layer}", name=name, notes=notes(card[f"{layer}_notes"], language))]
         return [describe(card, language)]
     return []
 

@@ -276,11 +276,15 @@ class FollowUp:
     direction: str = "high"
     """For a choice on sillage or longevity: "low" when the least is wanted (subtle, 은은한)."""
     size_ml: float | None = None
+    hours: float | None = None
+    """For longevity: the hours it must last ("from 9 to 6", "8시간", "하루 종일")."""
+    layer: str | None = None
+    """For notes: the part of the pyramid asked about ("what's in the drydown?": base; "첫 향": top)."""
 
     def tool_args(self) -> dict[str, Any]:
         """The arguments of the ask_about_perfumes tool."""
         args: dict[str, Any] = {"perfume_ids": self.ids, "aspects": self.aspects}
-        for name in ("choose", "season", "occasion", "mood", "gender", "size_ml"):
+        for name in ("choose", "season", "occasion", "mood", "gender", "size_ml", "hours", "layer"):
             if getattr(self, name) is not None:
                 args[name] = getattr(self, name)
         if self.direction != "high":
@@ -412,6 +416,53 @@ def _superlative_mood(text: str) -> str | None:
     return None
 
 
+# How long it must last: a span of the clock ("from 9 to 6", "7시부터 11시까지", "9-5"), hours ("8 hours",
+# "10시간"), or a whole working day ("all day", "하루 종일", "퇴근까지").
+_CLOCK_SPAN = re.compile(
+    r"(?<!\d)(\d{1,2})\s*(?::\d\d)?\s*(?:am|pm|시)?\s*(?:to|till|until|through|-|~|–|부터|에서)\s*"
+    r"(?:아침|오전|오후|저녁|밤|새벽)?\s*(\d{1,2})\s*(?::\d\d)?\s*(?:am|pm|시)?(?!\d)",
+    re.IGNORECASE,
+)
+_HOURS = re.compile(r"(\d{1,2}(?:\.\d)?)\s*(?:hours?|hrs?|h\b|시간)", re.IGNORECASE)
+_WORKDAY = re.compile(
+    r"\ball day\b|\bwhole day\b|\bfull (?:work )?day\b|\bworkday\b|하루\s*종일|온종일|퇴근\s*(?:까지|때까지)"
+)
+WORKDAY_HOURS = 9.0
+_LAYER = {
+    "base": re.compile(
+        r"\bdry ?down\b|\bdries down\b|\bthe base\b|\bbase notes?\b|\bend of the day\b|\bat the end\b|"
+        r"잔향|베이스|드라이\s*다운|(?:마지막|끝|나중)(?:에)?\s*(?:남는|나는)",
+        re.IGNORECASE,
+    ),
+    "top": re.compile(
+        r"\bopening\b|\bopens?\b|\bfirst (?:spray|sniff|spritz|few minutes)\b|\btop notes?\b|"
+        r"첫\s*향|처음\s*(?:향|뿌렸을)|탑\s*(?:노트|향)",
+        re.IGNORECASE,
+    ),
+    "heart": re.compile(
+        r"\bheart notes?\b|\bmiddle notes?\b|\bthe heart\b|미들\s*노트|하트\s*노트|중간\s*향", re.IGNORECASE
+    ),
+}
+
+
+def hours_asked(text: str) -> float | None:
+    """The hours a longevity question asks for, or None ("will it last from 9 to 6?" is 9)."""
+    span = _CLOCK_SPAN.search(text)
+    if span:
+        start, end = int(span.group(1)), int(span.group(2))
+        if 0 < start <= 24 and 0 < end <= 24:
+            return float(end - start if end > start else end + 12 - start) or None
+    hours = _HOURS.search(text)
+    if hours:
+        return float(hours.group(1))
+    return WORKDAY_HOURS if _WORKDAY.search(text) else None
+
+
+def layer_asked(text: str) -> str | None:
+    """The part of the pyramid a notes question is about, or None for all of it."""
+    return next((layer for layer, pattern in _LAYER.items() if pattern.search(text)), None)
+
+
 def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
     """The conditions a question sets (season, occasion, mood, gender, a bottle size, least or most)."""
     follow.season, follow.occasion = slots.get("season"), slots.get("occasion")
@@ -423,6 +474,10 @@ def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
     size = _ML.search(text)
     if size and "size" in follow.aspects:
         follow.size_ml = float(size.group(1))
+    if "longevity" in follow.aspects:
+        follow.hours = hours_asked(text)
+    if "notes" in follow.aspects:
+        follow.layer = layer_asked(text)
     return follow
 
 

@@ -22,7 +22,17 @@ from tools.perfumery.usage import material_use, regulated_names
 from tools.search.budget import CatalogPrices, apply_budget
 from tools.search.catalog import Perfume
 from tools.search.engine import SearchEngine, SearchResult
-from tools.search.fit import HOURS, LONGEVITY, SILLAGE, character_fit, gender_fit, group_fit, rank_of, season_fit
+from tools.search.fit import (
+    HOURS,
+    LONGEVITY,
+    SILLAGE,
+    character_fit,
+    gender_fit,
+    group_fit,
+    lasts,
+    rank_of,
+    season_fit,
+)
 from tools.search.text import compact
 
 # What ask_about_perfumes answers about a shown perfume.
@@ -156,6 +166,8 @@ class Toolkit:
         notes: list[str] | None = None,
         direction: str = "high",
         size_ml: float | None = None,
+        hours: float | None = None,
+        layer: str | None = None,
     ) -> dict[str, Any]:
         """Answer the customer's question about perfumes already shown (catalog ids, e.g. "is the second one
         OK for the office?", "which of the two lasts longer?", "가격은요?"). `aspects`: any of longevity,
@@ -163,8 +175,9 @@ class Toolkit:
         stock, notes. `season` (spring|summer|autumn|winter), `occasion` (office, date, wedding, gym ...),
         `mood`, `gender` (women|men|unisex): the condition asked about. `choose`: "best" picks the one that
         fits best, "cheapest" / "priciest" by price; `direction` "low" when the least is wanted (the most
-        subtle). `size_ml`: a bottle size asked for. Returns each perfume with the facts and a verdict per
-        aspect, and the chosen id."""
+        subtle). `size_ml`: a bottle size asked for. `hours`: how long it must last ("from 9 to 6": 9).
+        `layer` (top|heart|base): the part of the pyramid asked about ("what's in the drydown?": base).
+        Returns each perfume with the facts and a verdict per aspect, and the chosen id."""
         ids = list(dict.fromkeys(str(i) for i in perfume_ids))[:6]
         found = [p for p in (self.engine.get(i) for i in ids) if p is not None]
         if not found:
@@ -172,6 +185,11 @@ class Toolkit:
         asked = [a for a in (aspects or ["notes"]) if a in _ASPECTS] or ["notes"]
         condition = {"season": season, "occasion": occasion, "mood": mood, "gender": gender}
         answers = {p.id: self._answers(p, asked, condition, accords or [], notes or [], size_ml) for p in found}
+        for answer in answers.values():
+            if "longevity" in answer and hours:
+                answer["longevity"] |= {"asked_hours": hours, "lasts": lasts(answer["longevity"]["label"], hours)}
+            if "notes" in answer and layer in ("top", "heart", "base"):
+                answer["notes"] = {**(answer["notes"] or {}), "layer": layer}
         chosen = None
         if choose and len(found) >= 2:
             chosen = self._choose(found, answers, asked, choose, direction)

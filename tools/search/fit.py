@@ -24,6 +24,19 @@ Verdict = Literal["good", "fair", "poor"]
 LONGEVITY = ["very weak", "weak", "moderate", "long lasting", "eternal"]
 SILLAGE = ["intimate", "moderate", "strong", "enormous"]
 HOURS = {"very weak": "1", "weak": "2-3", "moderate": "4-6", "long lasting": "7-10", "eternal": "12+"}
+
+
+def lasts(label: str | None, hours: float) -> str | None:
+    """Whether a perfume of longevity `label` lasts `hours` on skin: "yes" (its usual span reaches it),
+    "barely" (only its longest span does: a touch-up helps), "no"; None without a label."""
+    span = HOURS.get(label or "")
+    if span is None:
+        return None
+    low, _, high = span.rstrip("+").partition("-")
+    shortest, longest = float(low), float(high or low) if not span.endswith("+") else float("inf")
+    return "yes" if shortest >= hours else "barely" if longest >= hours else "no"
+
+
 OPPOSITE_SEASON = {"summer": "winter", "winter": "summer", "spring": "autumn", "autumn": "spring"}
 # Situations where a loud perfume is a nuisance, and ones where it is welcome.
 QUIET_OCCASIONS = frozenset({"office", "interview", "school", "sleep", "gym", "travel"})
