@@ -582,6 +582,17 @@ def disliked_in(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def families_in(words: list[str]) -> list[str]:
+    """The words that name a family (an accord and no note: "warm spicy", "sweet", "citrus"), which a
+    customer's profile keeps as a disliked accord rather than a note."""
+    out = []
+    for word in words:
+        parsed = _parser().parse(word)
+        if parsed.accords and not parsed.notes:
+            out.append(word)
+    return out
+
+
 def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[str, Any] | None) -> FormulaEdit | None:
     """The change this turn asks of the formula in focus, or None when it asks something else.
 

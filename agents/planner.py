@@ -181,8 +181,12 @@ def _formula_or_rules(
         request = formula_edits.apply_edit(brief, edit)
         request["disliked_notes"] = list(dict.fromkeys([*request.get("disliked_notes", []), *held]))
         calls = [ToolCall("compose_formula", {**request, "previous": brief})]
-        if edit.without:  # a note taken out is a dislike the customer keeps
-            calls.append(ToolCall("remember_preference", {"disliked_notes": edit.without}))
+        if edit.without:  # a note taken out is a dislike the customer keeps; a family ("warm spicy") as one
+            families = formula_edits.families_in(edit.without)
+            remembered: dict[str, Any] = {"disliked_notes": [w for w in edit.without if w not in families]}
+            if families:
+                remembered["disliked_accords"] = families
+            calls.append(ToolCall("remember_preference", remembered))
         return calls
     question = regulatory.read_question(text, slots, focus.material)
     if question is not None:
