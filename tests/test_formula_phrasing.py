@@ -352,3 +352,22 @@ async def test_a_search_after_a_formula_stays_a_search(runtime: Runtime) -> None
     composed(await chat.say("compose a fresh aquatic formula for me"))
     state = await chat.say("are there perfumes in the shop that smell a bit warmer than this?")
     assert next(r["tool"] for r in state["results"]) in ("search_perfumes", "find_similar_perfumes")
+
+
+@pytest.mark.parametrize(
+    ("text", "notes", "accords"),
+    [("drop all the spices", [], ["warm spicy"]), ("패출리랑 달달한 건 빼 주세요", ["Patchouli"], ["sweet"])],
+)
+def test_what_is_taken_out_is_remembered_as_a_note_or_a_family(
+    reader: SlotReader, text: str, notes: list[str], accords: list[str]
+) -> None:
+    from agents.focus import Focus
+    from agents.planner import Carried, plan
+
+    focus = Focus(kind="formula", formula=FOCUSED)
+    calls = plan("compose", reader.read(text).to_dict(), text, Carried(), focus=focus)
+    assert calls[0].name == "compose_formula"
+    (remembered,) = [c.args for c in calls if c.name == "remember_preference"]
+    assert _lower(notes) <= _lower(remembered["disliked_notes"]), remembered
+    assert _lower(accords) <= _lower(remembered.get("disliked_accords") or []), remembered
+    assert not _lower(accords) & _lower(remembered["disliked_notes"]), remembered
