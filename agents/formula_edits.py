@@ -187,6 +187,17 @@ _QUALITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             r"(?<![a-z])(?:creamy|creamier|smooth(?:er)?|round(?:er)?|velvety)(?![a-z])|부드럽|부드러|둥글|크리미|몽글",
             ("musky", "powdery"),
         ),
+        (
+            r"(?<![a-z])(?:masculine|manly|manlier|macho|for (?:a )?(?:man|men|guy|him))(?![a-z])|"
+            r"남성적|남자다|남자답|남성스|남자\s*향",
+            ("woody", "aromatic"),
+        ),
+        (
+            r"(?<![a-z])(?:feminine|girly|girlier|ladylike|for (?:a )?(?:woman|women|her))(?![a-z])|"
+            r"여성스|여성적|여자다|여자답|여리여리",
+            ("floral", "powdery"),
+        ),
+        (r"(?<![a-z])(?:forest(?:y)?|woodland|foresty)(?![a-z])|숲|산림|피톤치드", ("woody", "green")),
         (r"(?<![a-z])(?:sweet(?:er|ness)?|sugary|candied)(?![a-z])|달달|달콤|달게|단\s*향|단\s*맛|당도", ("sweet",)),
         (r"(?<![a-z])(?:powder(?:y|ier)?)(?![a-z])|파우더|분내|분향|보송", ("powdery",)),
         (
@@ -211,6 +222,9 @@ _QUALITIES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
 # The qualities that name a family of materials ("spicy", "sweet", "woody"): a dislike of one keeps out the
 # family ("향신료는 질색이에요", "anything sweet makes me gag"); the moods (warmer, cleaner) name none.
 _MOOD_ACCORDS = {
+    ("woody", "aromatic"),
+    ("floral", "powdery"),
+    ("woody", "green"),
     ("citrus", "fresh"),
     ("amber", "balsamic"),
     ("musky", "soapy"),

@@ -68,6 +68,9 @@ def _lower(values: list[str]) -> set[str]:
         ("go darker and moodier", ["woody", "amber"], [], []),
         ("way more powdery", ["powdery"], [], []),
         ("spice it up a little", ["warm spicy"], [], []),
+        ("it's for my husband, make it manlier", ["woody"], [], []),
+        ("좀 더 여성스럽게 해 주세요", ["floral"], [], []),
+        ("숲 느낌 나게 해 줘", ["woody", "green"], [], []),
         # taken out, a family too
         ("lose the patchouli", [], [], ["Patchouli"]),
         ("패출리 빼버려", [], [], ["Patchouli"]),
