@@ -114,17 +114,28 @@ def _family(slots: dict[str, Any], text: str, avoid: list[str] | None = None) ->
     """The style the text names; a style the customer dislikes ("시트러스 계열은 저랑 안 맞더라고요") is not it."""
     kept = _NEGATED.sub(" ", text)  # "less sweet" names no family
     folded, squeezed = fold(kept), compact(kept)
-    disliked = {compact(a) for a in avoid or []}
+    # A style is disliked by its name, its material family ("sweet" is gourmand) or a family word of its own
+    # ("anything sweet makes me gag": no gourmand); a note disliked ("a gourmand, no vanilla") leaves it be.
+    families = formula_edits.families_in(list(avoid or []))
+    disliked = {compact(a) for a in avoid or []} | {compact(ACCORD_FAMILY.get(a, a)) for a in families}
+    family_words = {compact(a) for a in families}
+    unwanted = {family for family, words in FAMILY_WORDS.items() if {compact(w) for w in words} & family_words}
     named = [
         family
         for family, words in FAMILY_WORDS.items()
-        if any(_names_word(w, folded, squeezed) for w in words) and compact(family) not in disliked
+        if any(_names_word(w, folded, squeezed) for w in words)
+        and compact(family) not in disliked
+        and family not in unwanted
     ]
     if named:  # "a fruity chypre" is a chypre: the most specific style named wins
         return max(named, key=lambda family: PRECEDENCE.get(family, 1))
     for accord in slots.get("accords", []):
         material_family = ACCORD_FAMILY.get(accord, "")
-        if material_family in FAMILY_WORDS and compact(material_family) not in disliked:
+        if (
+            material_family in FAMILY_WORDS
+            and compact(material_family) not in disliked
+            and material_family not in unwanted
+        ):
             return material_family
     return "floral"
 

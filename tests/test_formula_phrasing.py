@@ -374,3 +374,25 @@ def test_what_is_taken_out_is_remembered_as_a_note_or_a_family(
     assert _lower(notes) <= _lower(remembered["disliked_notes"]), remembered
     assert _lower(accords) <= _lower(remembered.get("disliked_accords") or []), remembered
     assert not _lower(accords) & _lower(remembered["disliked_notes"]), remembered
+
+
+@pytest.mark.parametrize(
+    ("text", "family", "out"),
+    [
+        ("anything sweet makes me gag, can you do a green formula", "green", "sweet"),
+        ("compose a gourmand for me, no vanilla please", "gourmand", "vanilla"),
+        ("spicy stuff makes me sneeze, compose a woody formula for me", "woody", "warm spicy"),
+        ("코코넛 냄새 맡으면 속이 울렁거려요. 화이트 플로럴 향 조향해 주세요", "white floral", "coconut"),
+    ],
+)
+def test_a_first_formula_keeps_out_what_is_disliked_and_keeps_its_style(
+    reader: SlotReader, text: str, family: str, out: str
+) -> None:
+    from agents.focus import Focus
+    from agents.planner import Carried, plan
+
+    calls = plan("compose", reader.read(text).to_dict(), text, Carried(), focus=Focus())
+    args = calls[0].args
+    assert calls[0].name == "compose_formula" and "previous" not in args
+    assert args["fragrance_family"] == family, args
+    assert out in _lower(args["disliked_notes"]), args
