@@ -303,3 +303,19 @@ def test_a_perfume_listed_twice_in_the_catalog_is_shown_once(tmp_path: Path, emb
     shown = [(r.brand, r.name, r.year) for r in engine.search_sync(f"{twin['brand']} {twin['perfume']}", 5).results]
     assert len(shown) == 5 and len(set(shown)) == 5, shown
     assert (twin["brand"], twin["perfume"]) in {(b, n) for b, n, _ in shown}
+
+
+def test_perfumes_alike_share_the_references_telling_accords_under_the_filters(engine: SearchEngine) -> None:
+    """Like Coco Mademoiselle (citrus, patchouli, rose, woody) under 140,000 won: patchouli and rose tell it
+    apart from the many citrus openings; never Coco Mademoiselle itself, every result within the budget."""
+    from tools.search.fit import accord_rarity
+
+    coco = next(p for p in engine.index.perfumes if (p.brand, p.name) == ("Chanel", "Coco Mademoiselle"))
+    rarity = accord_rarity(engine.index.perfumes)
+    found = engine.alike(coco.id, 5, {"price_max": 140000}, rarity, "ko").results
+    assert len(found) == 5 and coco.id not in {r.id for r in found}
+    assert all(r.price is not None and r.price <= 140000 for r in found)
+    telling = [r for r in found if {"patchouli", "rose"} & set(r.accords)]
+    assert len(telling) >= 3 and telling[0] is found[0], [(r.name, r.accords) for r in found]
+    unfiltered = engine.alike(coco.id, 10, None, rarity).results
+    assert all(r.brand != "Chanel" or not r.name.startswith("Coco Mademoiselle") for r in unfiltered)

@@ -8,6 +8,7 @@ an exception in the transcript.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +27,12 @@ from tools.search.fit import (
     HOURS,
     LONGEVITY,
     SILLAGE,
+    accord_rarity,
     character_fit,
     gender_fit,
     group_fit,
     lasts,
+    likeness,
     rank_of,
     season_fit,
 )
@@ -107,6 +110,7 @@ class Toolkit:
     composer: Composer
     _tools: list[BaseTool] = field(default_factory=list, repr=False)
     _prices: CatalogPrices | None = field(default=None, repr=False)  # read from the index once
+    _rarity: dict[str, float] | None = field(default=None, repr=False)  # each accord's rarity, counted once
 
     # -- the tools' bodies -----------------------------------------------------------------
     async def search_perfumes(
@@ -306,9 +310,36 @@ class Toolkit:
         aliases = lexicon.perfume_aliases.get(lexicon.perfume_key(reference.brand, reference.name), [])
         for name in sorted([f"{reference.brand} {reference.name}", reference.name, *aliases], key=len, reverse=True):
             query = re.sub(re.escape(name), " ", query, flags=re.IGNORECASE)
-        like = f"{', '.join(reference.accords[:3])}, {', '.join(reference.notes[:3])}. {query.strip()}".strip()
+        if self._rarity is None:  # a pass over the catalog (38k perfumes): off the event loop, once
+            self._rarity = await asyncio.to_thread(accord_rarity, self.engine.index.perfumes)
+        rarity = self._rarity
+        # Its character is its most telling accords (leading and rare: patchouli and rose of Coco Mademoiselle,
+        # not the citrus half the catalog opens with), which a search prefers while enough perfumes have
+        # them; its notes would each be a condition every result must meet. Likeness orders a wide pool.
+        weight = {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(reference.accords[:5])}
+        telling = sorted(weight, key=lambda a: -weight[a])[:3]
+        like = f"{', '.join(telling)}. {query.strip()}".strip()
+        said = self.engine.parse(query)
+        asked = set(said.accords)  # "비슷한 우디 향으로": what the customer named holds first
         top_k = max(1, min(int(top_k), 20))
-        found = await self.search_perfumes(like, top_k * 3, filters)
+        if not said.has_constraints():
+            # Nothing of its own asked for ("분위기 비슷한데 14만원 안쪽으로"): the catalog ranked by likeness.
+            if self._prices is None:
+                self._prices = CatalogPrices.of(self.engine)
+            converted, budget = apply_budget(filters, self._prices)
+            response = await asyncio.to_thread(
+                self.engine.alike, reference.id, top_k, converted or None, rarity, said.language
+            )
+            out = {
+                "results": [_card(r) for r in response.results],
+                "understood": {"accords": response.parsed.accords},
+                "similar_to": {"id": reference.id, "brand": reference.brand, "name": reference.name},
+                "query": like,
+            }
+            if cheaper and reference.price is None:  # "cheaper" cannot be judged: say so, and still recommend
+                budget = {**(budget or {}), "no_prices": True}
+            return out | ({"budget": budget} if budget else {})
+        found = await self.search_perfumes(like, top_k * 8, filters)
         # Never the reference again, nor its own line under another name ("Bleu de Chanel Eau de Parfum").
         line = compact(reference.name)
         cards = [
@@ -316,9 +347,16 @@ class Toolkit:
             for c in found["results"]
             if c["id"] != reference.id and not (c["brand"] == reference.brand and compact(c["name"]).startswith(line))
         ]
-        # Like it: sharing one of its two leading accords first (its character), the rest after.
         main = set(reference.accords[:2])
-        ranked = [c for c in cards if main & set(c["accords"])] + [c for c in cards if not main & set(c["accords"])]
+
+        def alike(card: dict[str, Any]) -> tuple[bool, bool, float]:
+            """With the accords the customer named first, then sharing one of its two leading accords, then
+            the most alike (shared accords weighed by rarity)."""
+            other = self.engine.get(card["id"])
+            accords = set(card["accords"])
+            return (not asked <= accords, not main & accords, -likeness(reference, other, rarity) if other else 0.0)
+
+        ranked = sorted(cards, key=alike)
         out = {
             **found,
             "results": ranked[:top_k],

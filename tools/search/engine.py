@@ -43,13 +43,16 @@ from tools.search.store import (
     open_vectorstore,
     save_embeddings,
 )
-from tools.search.text import key
+from tools.search.text import compact, key
 
 log = logging.getLogger(__name__)
 
 SearchType = Literal["similarity", "hybrid"]
 # A season/mood/occasion group narrows by its first (most typical) accords before all of them.
 TYPICAL_ACCORDS = 4
+# Likeness of two perfumes (`alike`): the share of the reference's weighted accords the other has, and the
+# rest from how close their descriptions' embeddings are.
+LIKENESS_ACCORDS = 0.6
 WEIGHTS = {"vector": 0.45, "lexical": 0.20, "preference": 0.25, "popularity": 0.10}
 _GENDER_OK = {"women": ("women", "unisex"), "men": ("men", "unisex"), "unisex": ("unisex",)}
 GENDER_CODES = {"": 0, "women": 1, "men": 2, "unisex": 3}
@@ -362,6 +365,53 @@ class SearchEngine:
         vector = self.batcher.embed_sync(text)
         results, relaxed = self._rank(parsed, vector, top_k, search_type, filters)
         return SearchResponse(results, parsed, search_type, relaxed, (time.perf_counter() - started) * 1000)
+
+    def alike(
+        self,
+        perfume_id: str,
+        top_k: int,
+        filters: dict[str, Any] | None = None,
+        rarity: dict[str, float] | None = None,
+        language: str = "en",
+    ) -> SearchResponse:
+        """The catalog's perfumes most like one of its own, under `filters` (a budget, exclusions): "분위기
+        비슷한데 14만원 안쪽으로" after Coco Mademoiselle. Likeness is what the two perfumes' data share, the
+        reference's accords weighed by their rank and rarity (patchouli and rose tell Coco Mademoiselle from
+        the many citrus openings), blended with how close their descriptions' embeddings are. Never the
+        reference itself, nor its own line under another name ("Bleu de Chanel Eau de Parfum")."""
+        started = time.perf_counter()
+        ix = self.index
+        row = ix.by_id.get(perfume_id)
+        parsed = ParsedQuery(text="", language=language)
+        if row is None:
+            return SearchResponse([], parsed, "similarity", [], 0.0)
+        reference = ix.perfumes[row]
+        rarity = rarity or {}
+        weights = {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(reference.accords[:6])}
+        total = sum(weights.values()) or 1.0
+        shared = np.zeros(ix.size, dtype=np.float32)
+        for accord, weight in weights.items():
+            present = ix.accord_weight.get(accord)
+            if present is not None:
+                shared += weight * present
+        score = LIKENESS_ACCORDS * shared / total + (1 - LIKENESS_ACCORDS) * (ix.embeddings @ ix.embeddings[row])
+        mask = np.ones(ix.size, dtype=bool)
+        for c in self._filter_constraints(filters):
+            mask &= c.mask
+        mask[row] = False
+        line = compact(reference.name)
+        for other in ix.brands.get(reference.brand, np.zeros(0, dtype=np.int32)):
+            if compact(ix.perfumes[int(other)].name).startswith(line):
+                mask[int(other)] = False
+        rows = np.flatnonzero(mask)
+        top = self._top(score[rows], 2 * top_k) if rows.size else np.zeros(0, dtype=np.int64)
+        # The reasons name the accords it shares with the reference, its most telling first.
+        parsed.accords = sorted(weights, key=lambda a: -weights[a])[:3]
+        groups = [[a] for a in parsed.accords]
+        results = self._distinct(
+            [self._result(int(rows[j]), float(score[rows[j]]), parsed, groups, []) for j in top], top_k
+        )
+        return SearchResponse(results, parsed, "similarity", [], (time.perf_counter() - started) * 1000)
 
     def get(self, perfume_id: str) -> Perfume | None:
         row = self.index.by_id.get(perfume_id)
