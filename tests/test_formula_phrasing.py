@@ -396,3 +396,13 @@ def test_a_first_formula_keeps_out_what_is_disliked_and_keeps_its_style(
     assert calls[0].name == "compose_formula" and "previous" not in args
     assert args["fragrance_family"] == family, args
     assert out in _lower(args["disliked_notes"]), args
+
+
+async def test_more_of_a_note_raises_it_and_leaves_the_rest_of_the_formula(runtime: Runtime) -> None:
+    """ "More rose" is more of the rose materials, not a floral base in place of the woods."""
+    chat = Chat(runtime)
+    first = composed(await chat.say("Compose a rose and sandalwood perfume for me"))
+    second = composed(await chat.say("a bit more of the rose"))
+    assert set(lines(second)) == set(lines(first)), (lines(first), lines(second))
+    rose = carrying(runtime.perfumery, second, {"rose"})
+    assert sum(lines(second)[n] for n in rose) > sum(lines(first)[n] for n in rose)

@@ -431,6 +431,10 @@ class Composer:
         less_layers = [w.split(":", 1)[1] for w in brief.less_notes if w.startswith(LAYER_PREFIX)]
         more, more_accords = self._notes([w for w in brief.more_notes if not w.startswith(LAYER_PREFIX)])
         less, less_accords = self._notes([w for w in brief.less_notes if not w.startswith(LAYER_PREFIX)])
+        # "More rose" is more of the rose, not of every floral: an accord that is a note named too ("rose",
+        # "vanilla") moves that note's materials only; a family ("citrus", "woody") moves the family.
+        more_accords = [a for a in more_accords if compact(a) not in {compact(n) for n in more}]
+        less_accords = [a for a in less_accords if compact(a) not in {compact(n) for n in less}]
         disliked, disliked_keys, banned_families = self._dislikes(brief.disliked_notes)
         for banned in banned_families:
             disliked_keys |= self.family_notes.get(banned, frozenset())
