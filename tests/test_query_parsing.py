@@ -537,3 +537,17 @@ def test_liked_note_stays_narrow(parser: QueryParser) -> None:
     parsed = parse(parser, "musk perfume")
     assert parsed.notes == ["Musk"]
     assert "musky" not in parsed.accords
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "something polished that won't fill the room",
+        "nothing loud, it's for a hospital job",
+        "an inoffensive daily scent",
+        "민폐 안 되는 데일리 향수",
+        "향이 세지 않은 걸로 추천해 주세요",
+    ],
+)
+def test_a_wish_for_a_quiet_perfume_is_a_sillage_ceiling(parser: QueryParser, text: str) -> None:
+    assert parse(parser, text).sillage == ["intimate", "moderate"]

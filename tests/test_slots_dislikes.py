@@ -209,6 +209,21 @@ def test_leftover_words_reach_perfume_names_only_with_evidence(
     assert engine.parser.name_words(parsed) == kept, parsed.keywords
 
 
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("I'm 27 and cinnamon makes me sneeze, something quiet", []),  # an age is no name number
+        ("she's turning 40, loves aventus", []),
+        ("27살 직장인인데 Le Labo Santal 33 같은 거", ["33"]),
+        ("Le Labo Santal 33 for my 27 year old brother", ["33"]),
+        ("Chanel No 5 for my mom, (f, 60s)", ["5"]),
+    ],
+)
+def test_an_age_is_never_a_number_of_a_perfume_name(engine: SearchEngine, text: str, numbers: list[str]) -> None:
+    parsed = engine.parser.parse(text)
+    assert [w for w in engine.parser.name_words(parsed) if w.isdigit()] == numbers, parsed.keywords
+
+
 # -- dislikes a clause away, reasons, budgets left out, food in passing (fresh set, round 2) -----------
 @pytest.mark.parametrize(
     ("text", "notes", "accords"),

@@ -196,7 +196,9 @@ def _is_age(folded: str, start: int, end: int) -> bool:
     return bool(_AGE_BEFORE.search(folded[max(0, start - 30) : start]) or _AGE_AFTER.match(folded[end : end + 20]))
 
 
-_PRONOUNS = frozenset("he she him her his hers they them their theirs us our ours i'd i'm i've it's".split())  # noqa: SIM905
+_PRONOUNS = frozenset(
+    "he she him her his hers they them their theirs us our ours i'd i'm i've it's he's she's they're".split()  # noqa: SIM905
+)
 
 
 # A capital after these is a person's name ("my sister Nina", "a friend called Angel"), not a perfume's.
@@ -206,6 +208,21 @@ _PERSON_BEFORE = re.compile(
     r"i'm|i am|this is|it's)\s*,?\s*$",
     re.IGNORECASE,
 )
+
+
+# A bare number that is someone's age ("I'm 27", "she's turning 40", "27살"), beside the forms above.
+_NUMBER_AGE_BEFORE = re.compile(r"(?:i'?m|i am|he'?s|she'?s|they'?re|turning|turned|is|was)\s+$")
+_NUMBER_AGE_AFTER = re.compile(r"^\s*(?:살|세|대|th birthday)")
+
+
+def _number_is_age(number: str, text: str) -> bool:
+    """Whether a number of the text is someone's age wherever it stands, never a name word ("No 27")."""
+    folded = text.lower()
+    for m in re.finditer(rf"(?<!\d){re.escape(number)}(?!\d)", folded):
+        before, after = folded[max(0, m.start() - 30) : m.start()], folded[m.end() : m.end() + 20]
+        if _is_age(folded, m.start(), m.end()) or _NUMBER_AGE_BEFORE.search(before) or _NUMBER_AGE_AFTER.match(after):
+            return True
+    return False
 
 
 def _capitalised_inside(word: str, text: str) -> bool:
@@ -625,7 +642,7 @@ class QueryParser:
             if not ordinary or parsed.brands or _capitalised_inside(word, parsed.text):
                 kept.append(word)
         if kept or parsed.brands:
-            kept += [w for w in parsed.keywords if w.isdigit()]
+            kept += [w for w in parsed.keywords if w.isdigit() and not _number_is_age(w, parsed.text)]
         return kept
 
     def _drop_intensifiers(self, folded: str) -> str:
