@@ -110,6 +110,34 @@ def _formula_or_rules(intent: str, slots: dict[str, Any], message: str, focus: F
     return {}
 
 
+_MATERIAL_TOOLS = ("compose_formula", "validate_formula", "lookup_material")
+MIN_NAME_CHARS = 3
+
+
+def _material_names(results: list[dict[str, Any]]) -> set[str]:
+    """Every text a formula or material result holds: the formula's own name, its ingredients' (English
+    and Korean), the allergens to declare by their INCI names ("Juniperus virginiana oil (Virginia
+    cedarwood)"), the substitutes offered, wherever the result nests them. A reply quoting the tool's own
+    words makes no claim about a catalog perfume."""
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            if len(value) >= MIN_NAME_CHARS:
+                names.add(value)
+        elif isinstance(value, dict):
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for r in results:
+        if r.get("tool") in _MATERIAL_TOOLS and isinstance(r.get("output"), dict):
+            walk(r["output"])
+    return names
+
+
 def _follow_up(intent: str, slots: dict[str, Any], message: str, focus: Focus) -> dict[str, Any]:
     """Whatever either intent role made of it alone, a question about what the conversation has in focus
     ("2번은 오래가요?", "is it unisex?", "둘 중에 뭐가 나아요?") is a question about those perfumes, and
@@ -291,11 +319,11 @@ async def guard_output(state: ConversationState, runtime: Runtime[Context]) -> d
         ),
         None,
     )
-    # A composed formula's own name ("Exotic Amber") may also be a catalog perfume's: not a claim.
+    # A composed formula's own name ("Exotic Amber"), its materials' and allergens' ("Virginia Cedarwood Oil",
+    # also a perfume of the 38k catalog) are no claims about perfumes.
     unnamed = text
-    for r in results:
-        if r["tool"] == "compose_formula" and r["output"].get("name"):
-            unnamed = unnamed.replace(str(r["output"]["name"]), " ")
+    for name in sorted(_material_names(results), key=len, reverse=True):
+        unnamed = unnamed.replace(name, " ")
     grounded = perfume_cards(results)
     # A grounded perfume written out in full is grounded: the names inside it ("Narciso" in "Narciso
     # Rodriguez For Her") are not read again as other perfumes.

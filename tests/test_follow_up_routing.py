@@ -42,3 +42,21 @@ def test_the_least_of_a_quality_picks_the_one_with_least_of_it(context: Context)
             perfume_ids=pair, aspects=["character"], choose="best", accords=["sweet"], direction=direction
         )
         assert output["chosen_id"] == expected, (direction, output["chosen_id"])
+
+
+def test_a_formulas_own_words_are_no_perfume_names_for_the_output_guard() -> None:
+    """The guard reads the reply for perfume names with the formula's text taken out: on the 38k catalog the
+    allergen line "Juniperus virginiana oil (Virginia cedarwood)" named the perfume Amygdala Virginia Cedarwood
+    and the formula was replaced by "nothing found"."""
+    from graphs.nodes import _material_names
+
+    composed = {
+        "name": "Quiet Woods",
+        "ingredients": [{"name": "Virginia Cedarwood Oil", "korean_name": "버지니아 시더우드 오일", "pct": 18.6}],
+        "validation": {"allergens_to_declare": ["Juniperus virginiana oil (Virginia cedarwood)"]},
+        "changes": {"added": [{"name": "Verdox", "korean_name": "버독스"}]},
+    }
+    names = _material_names([{"tool": "compose_formula", "output": composed}, {"tool": "search_perfumes", "output": {
+        "results": [{"name": "Virginia Cedarwood"}]}}])  # fmt: skip
+    assert {"Quiet Woods", "버지니아 시더우드 오일", "Juniperus virginiana oil (Virginia cedarwood)", "버독스"} <= names
+    assert "Virginia Cedarwood" not in names  # a search's perfumes are grounded as cards, not taken out
