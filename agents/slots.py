@@ -584,13 +584,24 @@ _SHOPPING_WORDS = re.compile(
 )
 
 
+# Buying, not making: with these a word of composing is about the shop's perfumes ("find me a blend of rose
+# and oud", "조합 좋은 향수 추천해 주세요").
+_BUYING = re.compile(
+    r"(?<![a-z])(?:buy|find|recommend|suggest|show me|shop|in stock|sell|store|list|options)(?![a-z])|"
+    r"추천|찾아|골라|보여|사고\s*싶|목록|리스트|살\s*만한|구매|파는|매장",
+    re.IGNORECASE,
+)
+
+
 def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None:
     """The intent the slots show when the intent role read a request for perfumes as something else:
     a budget is for buying ("a leather scent under 150,000 won" is no formula unless a formula is asked
     for); a request for a style with no word of composing ("gimme a proper tuberose bomb, the creamier
     the better": no formula, blend, make me, 조향, 만들어) is one for perfumes, unless it reads as a change
-    to a formula already made ("needs more sparkle up top"); and a material named only as a dislike ("I
-    really dislike lavender") is no question about the material. None when the role's intent stands."""
+    to a formula already made ("needs more sparkle up top"); a word of composing with no word of buying is
+    a formula however the role read it ("spicy stuff makes me sneeze, make me a fresh one"); and a material
+    named only as a dislike ("I really dislike lavender") is no question about the material. None when the
+    role's intent stands."""
     composing = bool(_COMPOSE_WORDS.search(text) or _OWN_SCENT.search(text))
     wants_perfumes = bool(slots.get("budget")) and not composing and not slots.get("perfumes")
     styled = any(slots.get(k) for k in ("liked_notes", "accords", "mood", "occasion", "season"))
@@ -602,6 +613,14 @@ def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None
         return "recommend"  # a budget with a style, however unsure the role was of the words around it
     if intent == "compose" and not composing and styled and not _FORMULA_CHANGE_WORDS.search(text):
         return "recommend"
+    # "Compose something floral, but lilies give me a headache", "우디 향 배합 부탁해요" (also when unsure)
+    if (
+        composing
+        and intent in ("compose", "recommend", "smalltalk", "off_topic")
+        and not slots.get("budget")
+        and not _BUYING.search(text)
+    ):
+        return "compose"
     disliked = {n.lower() for n in slots.get("disliked_notes") or []}
     materials_disliked = slots.get("materials") and disliked
     asks_material = bool(_ABOUT_MATERIAL.search(text) or _MATERIAL_QUESTION.search(text))
