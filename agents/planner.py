@@ -151,12 +151,21 @@ def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> b
 
 
 def _similar(
-    slots: dict[str, Any], text: str, carried: Carried, focus: Focus, held: list[str]
+    slots: dict[str, Any],
+    text: str,
+    carried: Carried,
+    focus: Focus,
+    held: list[str],
+    remembered_accords: list[str] | None = None,
 ) -> list[ToolCall] | None:
     """ "Anything similar but cheaper?", "이거보다 덜 달달한 걸로", "시판 향수 중에도 비슷한 거": a search
     from the perfume (or the formula) in focus; None when the focus is a list (the last search is
-    refined instead) or holds nothing to be like."""
-    filters = _filters({**slots, "disliked_notes": held})
+    refined instead) or holds nothing to be like. What the customer said before holds here too: the
+    families they dislike ("he can't stand anything sweet or smoky") and a budget they named."""
+    disliked_accords = sorted(set(slots.get("disliked_accords") or []) | set(remembered_accords or []))
+    filters = _holding(
+        carried.last_filters, _filters({**slots, "disliked_notes": held, "disliked_accords": disliked_accords})
+    )
     named = [i for i in (focus.list_ids[r - 1] for r in ranks(text) if 0 < r <= len(focus.list_ids))]
     reference = named[0] if named else focus.perfume_id if focus.kind == "perfume" else None
     if reference:
@@ -250,7 +259,7 @@ def plan(
     if intent in ("recommend", "product_info") and wants_similar(text) and len(perfumes) <= 1:
         # "Tom Ford Oud Wood 같은 느낌의 향수": like the perfume named, else like the one in focus.
         like = Focus(kind="perfume", perfume_id=perfumes[0]) if perfumes else focus
-        similar = _similar(slots, text, carried, like, held)
+        similar = _similar(slots, text, carried, like, held, remembered_accords)
         if similar:
             if slots.get("disliked_notes"):
                 similar.append(ToolCall("remember_preference", {"disliked_notes": slots["disliked_notes"]}))

@@ -60,3 +60,14 @@ def test_a_formulas_own_words_are_no_perfume_names_for_the_output_guard() -> Non
         "results": [{"name": "Virginia Cedarwood"}]}}])  # fmt: skip
     assert {"Quiet Woods", "버지니아 시더우드 오일", "Juniperus virginiana oil (Virginia cedarwood)", "버독스"} <= names
     assert "Virginia Cedarwood" not in names  # a search's perfumes are grounded as cards, not taken out
+
+
+async def test_a_similar_search_keeps_the_families_disliked_before(runtime: Runtime) -> None:
+    """ "He can't stand anything sweet or smoky" holds when the next turn asks for one like the second shown."""
+    _, second = await ask(
+        runtime, "he can't stand anything sweet or smoky, something woody for my bf", "anything similar to #2?"
+    )
+    (call,) = [r for r in second["results"] if r["tool"] == "find_similar_perfumes"]
+    assert {"sweet", "smoky"} <= set(call["args"]["filters"]["exclude_accords"])
+    shown = call["output"]["results"]
+    assert shown and not any({"sweet", "smoky"} & set(card["accords"]) for card in shown), shown
