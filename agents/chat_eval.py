@@ -28,7 +28,8 @@ What each check means (the eval file names them; this is their one definition):
 - ``mentions_any``: the reply contains one of the strings (case-insensitive). Strings that are shop
   facts (a price, a stock count, a size) pass on a catalog without shop data when the reply says the
   catalog has no such information: the right answer there (the 38k export has no prices).
-- ``formula``: a Formula event; ``compliant``; ``contains_any`` (an ingredient listed);
+- ``formula``: a Formula event; ``compliant``; ``contains_any`` (an ingredient is, is named for, or
+  carries one of the words: "Hedione", or "rose" met by Rose Absolute, "citrus" by Bergamot Oil);
   ``changed_from_previous`` (lines differ from the conversation's previous formula);
   ``excludes_notes`` (no ingredient is, is named for, or carries that note or family, per the
   materials table); ``concentration``.
@@ -454,7 +455,7 @@ class Checker:
         if "compliant" in expected and formula.compliant is not bool(expected["compliant"]):
             problems.append(f"compliant={formula.compliant}: {formula.violations[:3]}")
         wanted = expected.get("contains_any")
-        if wanted and not {_ci(w) for w in wanted} & {_ci(n) for n in names}:
+        if wanted and not any(self._carries(n, w) for n in names for w in wanted):
             problems.append(f"none of {wanted} in {names}")
         if expected.get("changed_from_previous"):
             before = next((h.formulas[-1] for h in reversed(history) if h.formulas), None)

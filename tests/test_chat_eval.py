@@ -81,6 +81,22 @@ def test_exclusions_cover_varieties_but_not_other_families(checker: Checker, eng
     assert checker.check({"perfumes_meet": {"accords_any": ["rose"], "accords_none": ["oud"]}}, musky, [], "en") == []
 
 
+def test_a_formula_contains_a_note_or_family_through_its_materials(checker: Checker) -> None:
+    """ "contains_any: [rose]" is met by Rose Absolute, "[citrus]" by Bergamot Oil (its family), "[Hedione]"
+    by Hedione itself; a formula of none of them fails."""
+    formula = FormulaCard(
+        kind="composed",
+        ingredients=[FormulaLine(name=n, pct=10) for n in ("Rose Absolute", "Bergamot Oil", "Hedione")],
+        compliant=True,
+        amendment="51st",
+    )
+    shown = Shown(formulas=[formula], text="...")
+    for words in (["rose"], ["citrus"], ["Hedione"], ["oud", "rose"]):
+        assert checker.check({"formula": {"contains_any": words}}, shown, [], "en") == [], words
+    (failure,) = checker.check({"formula": {"contains_any": ["vanilla", "oud"]}}, shown, [], "en")
+    assert "none of" in failure
+
+
 def test_a_price_limit_without_prices_needs_the_reply_to_say_so(checker: Checker, engine: SearchEngine) -> None:
     perfume = engine.get("ST0539")
     assert perfume is not None and perfume.price is not None
