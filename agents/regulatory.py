@@ -52,6 +52,18 @@ _ASKS_LIMIT = re.compile(
     re.IGNORECASE,
 )
 _PCT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent|퍼센트|프로)")
+# A % that is the concentrate's share of the product, not an amount of the material: "a 20% EDP", "the
+# concentrate at 20% in alcohol", "at that same 20% dilution", "부향률 15%", "15% 오드퍼퓸".
+_DILUTION_AFTER = re.compile(
+    r"^\s*(?:dilution|concentration|concentrate\b|strength|in (?:alcohol|ethanol)|알코올|희석|부향률|"
+    r"edp|edt|edc|parfum|extrait|eau de \w+|오\s*드\s*\S+|오드\s*\S+|퍼퓸|향수로)",
+    re.IGNORECASE,
+)
+_DILUTION_BEFORE = re.compile(
+    r"(?:dilution|diluted (?:to|at)|concentrate (?:is |at |level (?:of |at )?)|concentration (?:of |at )?|"
+    r"부향률(?:은|이|는|을)?(?:\s*그대로)?|희석(?:률|해서|하면)?)\s*(?:of |at |to )?$",
+    re.IGNORECASE,
+)
 # The amount is of the concentrate (the oil, the compound), not of the perfume.
 _OF_CONCENTRATE = re.compile(
     r"(?<![a-z])(?:of the (?:concentrate|oil|compound|blend|formula)|in the (?:concentrate|oil|compound|blend|formula)|"
@@ -67,6 +79,13 @@ _ABOUT_FORMULA = re.compile(
 )
 
 
+# Asking for a formula ("sketch me a lily-of-the-valley accord using one of those instead", "그 대체 원료로
+# 은방울꽃 어코드 하나 짜 주세요"): a composition, even right after a rules answer.
+_COMPOSING = re.compile(
+    r"(?<![a-z])(?:compose|sketch|formula for|make me|build me|put together|design|write me|whip up|create)"
+    r"(?![a-z])|짜\s*주|짜 줘|만들어|조향해|레시피\s*(?:좀|하나|로)",
+    re.IGNORECASE,
+)
 # A question that is plainly about the rules (not "괜찮아요?" about a perfume's fit): where a material is
 # only recognised by how its Korean name sounds, the message must say this much.
 _RULES_WORDS = re.compile(
@@ -91,10 +110,14 @@ MIN_HEARD_SYLLABLES = 3
 def _sounds_like() -> Transliterator:
     """Materials and regulated substances by how a Korean loanword of their name sounds: customers write
     파네솔 or 파르네솔, 시나밀 or 신나밀 알코올, and no list of spellings keeps up with them."""
-    names = {m.name for m in load_materials()} | set(regulated_names().values())
     with EU_ALLERGENS.open(encoding="utf-8", newline="") as handle:
-        names |= {row["name"] for row in csv.DictReader(handle)}
-    return Transliterator(dict.fromkeys(names, 1))
+        allergens = [row["name"] for row in csv.DictReader(handle)]
+    # The materials' own spelling first ("Cinnamyl Alcohol", not the allergen list's "Cinnamyl alcohol"),
+    # each name once whatever its case, in a fixed order: the same word is heard the same way every run.
+    names: dict[str, str] = {}
+    for name in [*(m.name for m in load_materials()), *sorted(regulated_names().values()), *allergens]:
+        names.setdefault(name.casefold(), name)
+    return Transliterator(dict.fromkeys(names.values(), 1))
 
 
 def heard_material(text: str) -> str | None:
@@ -121,11 +144,14 @@ class MaterialQuestion:
     basis: str = "product"
     limit: bool = False
     instead: bool = False
+    dilution_pct: float | None = None
 
     def tool_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {"name": self.name}
         if self.pct is not None or self.limit:
             args |= {"pct": self.pct, "concentration": self.concentration, "basis": self.basis, "limit": self.limit}
+            if self.dilution_pct is not None:
+                args["dilution_pct"] = self.dilution_pct
         if self.instead:
             args["instead"] = True
         return args
@@ -140,10 +166,11 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
     listing two or more formula lines is a formula to validate, not a question about one material.
     """
     named = list(slots.get("materials") or [])
-    lines = slots.get("formula_lines") or []
-    if len(lines) >= 2 or _ABOUT_FORMULA.search(text):
+    dilution, amounts = _amounts(text)
+    # Formula lines, but for a dilution read as one ("부향률 15%"): two or more are a formula to validate.
+    lines = [line for line in slots.get("formula_lines") or [] if dilution is None or line.get("pct") != dilution]
+    if len(lines) >= 2 or _ABOUT_FORMULA.search(text) or _COMPOSING.search(text):
         return None
-    amounts = [float(m.group(1)) for m in _PCT.finditer(text)]
     asks_use = bool(_ASKS_USE.search(text))
     # A material named with an amount and asked ("and cinnamal at 1%?", "시나말 1%는요?"), or after a rules
     # answer: whether that much may be used, however the question is phrased.
@@ -171,7 +198,21 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
         concentration=slots.get("concentration"),
         basis="concentrate" if _OF_CONCENTRATE.search(text) else "product",
         limit=not amounts,
+        dilution_pct=dilution,
     )
+
+
+def _amounts(text: str) -> tuple[float | None, list[float]]:
+    """The dilution the message gives (the concentrate's % of the product), and the amounts of the material."""
+    dilution, amounts = None, []
+    for m in _PCT.finditer(text):
+        value = float(m.group(1))
+        if dilution is None and (_DILUTION_AFTER.match(text[m.end() : m.end() + 20]) or
+                                 _DILUTION_BEFORE.search(text[max(0, m.start() - 30) : m.start()])):  # fmt: skip
+            dilution = value
+        else:
+            amounts.append(value)
+    return dilution, amounts
 
 
 def asks_about_formula(text: str) -> bool:
@@ -208,7 +249,11 @@ def render_use(info: dict[str, Any], language: str) -> str:
         "concentrate": _n(use.get("concentrate_pct")),
         "limit": _n(use.get("limit_product_pct")),
         "limit_concentrate": _n(use.get("limit_concentrate_pct")),
-        "standard": use.get("standard") or "",
+        # The standard by its number and, in English, its name ("IFRA_STD_067 Oakmoss extracts": the
+        # standard an oakmoss absolute is judged under); a Korean reply keeps to the number.
+        "standard": " ".join(
+            str(part) for part in (use.get("standard"), None if ko else use.get("standard_name")) if part
+        ),
     }
 
     def t(key: str) -> str:
@@ -232,7 +277,8 @@ def render_use(info: dict[str, Any], language: str) -> str:
         elif use.get("limit_product_pct") is None:
             parts.append(t("use_unrestricted"))
         else:
-            parts.append(t("use_ok" if use.get("allowed") else "use_over"))
+            verdict = "use_ok" if use.get("allowed") else "use_over"
+            parts.append(t(verdict if asked_of_product else f"{verdict}_concentrate"))
             parts.append(t("use_arith_product" if asked_of_product else "use_arith_concentrate"))
     if any("IFRA standard specifies" in n for n in use.get("notes") or []):
         parts.append(render("service", language, "validate_specified_grade"))

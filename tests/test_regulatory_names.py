@@ -92,3 +92,39 @@ async def test_the_answers_name_the_material_and_its_verdict(runtime: Runtime) -
     first, second = (s["reply"] for s in states)
     assert first.startswith("버베나 오일") and "쓸 수 없" in first and "리트세아" in first, first  # and what instead
     assert second.startswith("네, 넣을 수 있어요") and "신나밀 알코올" in second, second
+
+
+@pytest.mark.parametrize(
+    ("text", "dilution", "amounts"),
+    [
+        ("My EDP has the concentrate at 20% in alcohol. Coumarin is 4% of the concentrate. OK?", 20.0, [4.0]),
+        ("my chypre uses 2% oakmoss absolute in the concentrate, and it is a 20% EDP. ok under IFRA?", 20.0, [2.0]),
+        ("the most I could put in the concentrate at that same 20% dilution?", 20.0, []),
+        ("이소유게놀을 농축액에 0.5% 넣고 부향률 15% 오드퍼퓸으로 만들면 괜찮은가요?", 15.0, [0.5]),
+        ("농축액에 2%로 올리면요? 부향률은 그대로 15%예요", 15.0, [2.0]),
+        ("My EDP is 20% concentrate. Coumarin is 4% of the concentrate", 20.0, [4.0]),
+        ("is 5% coumarin OK in an EDP?", None, [5.0]),
+        ("is 2% citral in the concentrate fine?", None, [2.0]),
+    ],
+)
+def test_a_dilution_the_customer_gives_is_told_from_the_amount(
+    text: str, dilution: float | None, amounts: list[float]
+) -> None:
+    from agents.regulatory import _amounts
+
+    assert _amounts(text) == (dilution, amounts)
+
+
+async def test_the_verdict_uses_the_customers_dilution_and_says_the_products_share(runtime: Runtime) -> None:
+    question = "My EDP has the concentrate at 20%. Coumarin is 4% of the concentrate. Inside the IFRA limit?"
+    (state,) = await ask(runtime, question)
+    reply = state["reply"]
+    # 4 % of a 20 % concentrate is 0.8 % of the product (the default EDP would have said 0.72 %).
+    assert reply.startswith("Yes: 4 % Coumarin in the concentrate is 0.8 % of the finished EDP"), reply
+    assert "IFRA_STD_023 Coumarin" in reply and "At 20 % concentrate" in reply, reply
+
+
+async def test_asking_for_a_formula_after_a_rules_answer_composes_one(runtime: Runtime) -> None:
+    sketch = "sketch me a muguet accord with one of those, as an EDT"
+    _, composed = await ask(runtime, "is Lyral still allowed?", sketch)
+    assert composed["intent"] == "compose" and composed["formulas"], composed["reply"]

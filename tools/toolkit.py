@@ -464,6 +464,7 @@ class Toolkit:
         basis: str = "product",
         limit: bool = False,
         instead: bool = False,
+        dilution_pct: float | None = None,
     ) -> dict[str, Any]:
         """What a perfumery material or note is (Iso E Super, 쿠마린, vetiver): family, odour, where it sits
         in a formula, usual dose, and its IFRA / EU status.
@@ -472,12 +473,19 @@ class Toolkit:
         much oakmoss may I use?") pass `pct` (the amount asked about; % of the finished product, or of the
         concentrate with basis="concentrate") and `concentration` (EDP, EDT ...), or limit=True when no
         amount was given: `use` then holds the IFRA limit in the finished product and in the concentrate,
-        and whether the amount is allowed. instead=True when the customer asks what to use in its place
-        (the compliant substitutes and the role each plays are always in `substitutes`)."""
+        and whether the amount is allowed. `dilution_pct`: the concentrate's % of the product when the
+        customer gives it ("my EDP is 20% concentrate", "부향률 15%"). instead=True when the customer asks
+        what to use in its place (the compliant substitutes and the role each plays are always in
+        `substitutes`)."""
         use = None
         if pct is not None or limit:
             found = material_use(
-                self.perfumery, name, pct, concentration, "concentrate" if basis == "concentrate" else "product"
+                self.perfumery,
+                name,
+                pct,
+                concentration,
+                "concentrate" if basis == "concentrate" else "product",
+                dilution_pct=dilution_pct,
             )
             use = found.to_dict() if found.known else None
         material = self.perfumery.materials.resolve(name)

@@ -88,12 +88,15 @@ def material_use(
     concentration: str | None = None,
     basis: Basis = "product",
     category: str = "4",
+    dilution_pct: float | None = None,
 ) -> MaterialUse:
     """The verdict on `pct` % of `name` (of the finished product, or of the concentrate with
-    basis="concentrate") in a product of `concentration` (EDP when not given) and IFRA `category`."""
+    basis="concentrate") in a product of `concentration` (EDP when not given) and IFRA `category`;
+    `dilution_pct`: the concentrate's share of the product when the customer gives it ("a 20% EDP",
+    "부향률 15%"), in place of the concentration's usual one."""
     whole = prohibited_parts().get(compact(regulated_name(name) or name))
     if whole is not None:  # the banned part of a standard that restricts its other part
-        use = material_use(perfumery, whole, pct, concentration, basis, category)
+        use = material_use(perfumery, whole, pct, concentration, basis, category, dilution_pct)
         standard = perfumery.regulations.by_name.get(compact(whole))
         use.material, use.prohibited, use.allowed = regulated_name(name) or name, True, False
         use.limit_product_pct = use.limit_concentrate_pct = None
@@ -104,6 +107,8 @@ def material_use(
         dilution = concentration_dilution(concentration)
     except FormulaError:
         concentration, dilution = DEFAULT_CONCENTRATION, concentration_dilution(DEFAULT_CONCENTRATION)
+    if dilution_pct is not None and 0.0 < dilution_pct <= 100.0:
+        dilution = dilution_pct
     material = perfumery.materials.resolve(name)
     name = name if material is not None else regulated_name(name) or name
     standard = perfumery.regulations.by_name.get(compact(name))

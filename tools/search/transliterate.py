@@ -164,6 +164,7 @@ class Transliterator:
                 continue
             ratio = SequenceMatcher(None, k, other, autojunk=False).ratio()
             target = self._target[word]
-            if ratio >= threshold and (best is None or (ratio, self._weights[target]) > best[:2]):
+            # Ties go to the same word every run (the candidates are a set): the one sorting last.
+            if ratio >= threshold and (best is None or (ratio, self._weights[target], target) > best):
                 best = (ratio, self._weights[target], target)
         return (best[2], best[0]) if best else None
