@@ -29,6 +29,13 @@ _REFINE = re.compile(
     r"거기서|그\s*중에서|이\s*중에서|것만|걸로만|\b(?:only|just) the ones\b|\b(?:of|from|among) (?:those|these|them)\b",
     re.IGNORECASE,
 )
+# "same limits", "in that range", "그 가격대에서": the turn keeps the last search's limits (a lean, a tilt).
+_SCOPE_HELD = re.compile(
+    r"\b(?:same (?:limits?|budget|price|price range|range|conditions?|criteria)|(?:in|within) (?:that|this|the same) "
+    r"(?:range|budget|price range)|lean(?:s|ing)?|tilt(?:ed)?|a (?:bit|touch|little) more)\b|"
+    r"(?:그|같은)\s?(?:가격대|예산|조건|범위)",
+    re.IGNORECASE,
+)
 _NEGATED = re.compile(r"\b(?:less|not|no|without|non)\s+\w+|(?:덜|안)\s*\S+|\S+\s*(?:없는|빼고|말고)")
 _RANKS = re.compile(r"(\d)\s*번|#\s*(\d)|\bnumber\s*(\d)|\bno\.?\s*(\d)\b", re.IGNORECASE)
 _CHEAPER = re.compile(r"cheap|afford|less expensive|costs? less|for less|저렴|(?<!비)싼|가성비", re.IGNORECASE)
@@ -146,8 +153,10 @@ def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> b
     sees one message alone and may call such a turn small talk; the conversation knows better."""
     if not carried.last_query:
         return False
-    condition = any(slots.get(k) for k in ("disliked_notes", "disliked_accords", "budget", "intensity"))
-    return condition or bool(_REFINE.search(text))
+    condition = any(
+        slots.get(k) for k in ("disliked_notes", "disliked_accords", "budget", "intensity", "more_notes", "less_notes")
+    )
+    return condition or bool(_REFINE.search(text) or _SCOPE_HELD.search(text))
 
 
 def _similar(
@@ -277,10 +286,17 @@ def plan(
         new_subject = any(slots.get(k) for k in ("liked_notes", "accords", "brands")) or (
             not condition and any(slots.get(k) for k in ("mood", "season", "occasion", "gender"))
         )
-        if carried.last_query and (_REFINE.search(text) or not new_subject):
+        if slots.get("owned_perfumes"):  # "I own Sauvage, what else?": never one they have
+            filters["exclude_ids"] = list(slots["owned_perfumes"])
+        leaning = bool(slots.get("more_notes") or slots.get("less_notes") or _SCOPE_HELD.search(text))
+        if carried.last_query and (_REFINE.search(text) or leaning or not new_subject):
             # A refinement: the last search, narrowed by what this turn adds.
             query = f"{carried.last_query} {query}"
             filters = {**carried.last_filters, **filters}  # the exclusions and budget held above included
+            # "anything a bit woodier in that range?": the family leaned towards is what the new list shows.
+            leaned = [n for n in slots.get("more_notes") or [] if n == n.lower()]
+            if leaned:
+                filters["accords"] = list(dict.fromkeys([*(filters.get("accords") or []), *leaned]))
             budget = slots.get("budget") or {}
             if budget.get("relative") == "cheaper" and carried.shown_prices:
                 filters["price_max"] = min(carried.shown_prices) - 1

@@ -210,6 +210,9 @@ class Slots:
     more_notes: list[str] = field(default_factory=list)
     less_notes: list[str] = field(default_factory=list)
     concentration: str | None = None
+    # Perfumes named as ones the customer owns, tried or tired of, asking for others ("I already own Sauvage
+    # and I'm bored of it, what else?"): ids a search leaves out.
+    owned_perfumes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
@@ -289,6 +292,10 @@ class SlotReader:
             year_max=parsed.year_max,
         )
         folded = fold(text)
+        if perfumes and _OWNED.search(folded) and _OTHERS.search(folded):
+            slots.owned_perfumes = [p["id"] for p in perfumes]
+            houses = {fold(p["brand"]) for p in perfumes}  # "Bleu de Chanel" names a perfume, not a wish for Chanel
+            slots.brands = [b for b in slots.brands if fold(b) not in houses]
         for name, pattern in _INTENSITY.items():  # "light" wins: "less intense" says both words
             if pattern.search(folded) and slots.intensity is None:
                 slots.intensity = name
@@ -536,6 +543,18 @@ def _bound(folded: str, start: int, end: int) -> str:
 
 
 # Asking for a formula rather than a bottle ("compose", "a recipe", "조향", "만들어 주세요").
+# Perfumes the customer has ("I already own", "I've worn X for years", "bored of both", "이미 있어요", "써 봤는데",
+# "질렸어요") ...
+_OWNED = re.compile(
+    r"(?<![a-z])(?:own|owned|have|had|got|already|wore|worn|wearing|tried|bored|sick of|tired of|over (?:it|them|both)|"
+    r"used to wear|finished|emptied|bottle of|bottles of|collection)(?![a-z])|"
+    r"이미|벌써|갖고\s?있|가지고\s?있|있는데|있어요|있거든|써\s?봤|써봤|쓰고\s?있|쓰던|썼는데|질렸|질려|지겨|물려|다\s?써"
+)
+# ... and asks for others: "what else", "something different", "besides", "다른 거", "말고".
+_OTHERS = re.compile(
+    r"(?<![a-z])(?:what else|anything else|something else|else|other|others|another|different|new|alternatives?|"
+    r"besides|apart from|instead|beyond|next)(?![a-z])|다른|말고|외에|대신|새로운|새로|뭐\s?있|추천"
+)
 _COMPOSE_WORDS = re.compile(
     r"\b(?:compose|composition|formula|formulation|formulate|recipe|blend|blending|create|design|custom|diy|"
     r"homemade|build|craft|invent|mix|concoct|whip up|cook up|put together|(?:an|a new|the|this) accord|"
@@ -593,6 +612,16 @@ _BUYING = re.compile(
 )
 
 
+# Words that hold a search's limits: "same limits", "in that range", "same budget", "그 가격대에서", "같은 조건으로".
+_SEARCH_SCOPE = re.compile(
+    r"(?<![a-z])(?:same (?:limits?|budget|price|price range|range|conditions?|rules|filters?|criteria)|"
+    r"(?:in|within|inside|at) (?:that|this|the same|my) (?:range|budget|price range|price)|"
+    r"(?:that|this|same) price (?:range|point|bracket)|under the same)(?![a-z])|"
+    r"(?:그|이|같은|비슷한)\s?(?:가격대|예산|가격|조건|범위)|예산\s?(?:은|도)?\s?(?:그대로|똑같|같게|같이)|조건\s?(?:은|도)?\s?(?:그대로|똑같|같게)",
+    re.IGNORECASE,
+)
+
+
 def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None:
     """The intent the slots show when the intent role read a request for perfumes as something else:
     a budget is for buying ("a leather scent under 150,000 won" is no formula unless a formula is asked
@@ -603,6 +632,10 @@ def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None
     named only as a dislike ("I really dislike lavender") is no question about the material. None when the
     role's intent stands."""
     composing = bool(_COMPOSE_WORDS.search(text) or _OWN_SCENT.search(text))
+    if slots.get("owned_perfumes") and not composing and intent not in ("validate", "ingredient_info"):
+        return "recommend"  # "I own Bleu de Chanel and Sauvage, what else?": others than those, not a comparison
+    if _SEARCH_SCOPE.search(text) and not composing and intent in ("compose", "smalltalk", "off_topic"):
+        return "recommend"  # "lean a bit more floral, same limits": the last search's limits, so a search
     wants_perfumes = bool(slots.get("budget")) and not composing and not slots.get("perfumes")
     styled = any(slots.get(k) for k in ("liked_notes", "accords", "mood", "occasion", "season"))
     perfume_words = styled or bool(slots.get("gender") or _PERFUME_WORD.search(text))

@@ -450,6 +450,11 @@ class SearchEngine:
             out.append(_Constraint(f"under {filters['price_max']:g}", f"{filters['price_max']:g} 이하", mask))
         if filters.get("in_stock"):
             out.append(_Constraint("in stock", "재고 있음", ix.stock > 0))
+        excluded = [ix.by_id[pid] for pid in filters.get("exclude_ids") or [] if pid in ix.by_id]
+        if excluded:  # perfumes the customer owns or tried ("I already own Sauvage, what else?")
+            mask = np.ones(ix.size, dtype=bool)
+            mask[excluded] = False
+            out.append(_Constraint("not one you own", "보유 향수 제외", mask, firm=True))
         return out
 
     def _hard_constraints(self, parsed: ParsedQuery) -> list[_Constraint]:

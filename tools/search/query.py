@@ -54,6 +54,7 @@ _KO_CUE_PREFIX = (
 # reach that far, never past a clause break or a word of liking.
 _KO_FAR_CUE = re.compile(
     r"(?:싫어|싫다|싫은|싫고|싫대|싫으|싫었|질색|없었으면|안\s?들어갔으면|안\s?났으면|없으면|빼고|빼\s?주|빼\s?줘|제외|말고|사절|"
+    r"(?:들어가|들어\s?가|들어있|들어\s?있|넣으|넣|있으|섞이|나)면\s?안\s?(?:돼|되|됩|된)|빼\s?줬|빼\s?주셨|빼\s?달|"
     r"머리\s?(?:가\s?)?아프|머리\s?(?:가\s?)?아파|두통|못\s?참|못\s?견디|못\s?견뎌|못\s?버티|못\s?버텨|넣지\s?마|넣지\s?말|"
     r"거부감|역겨|역하|별로|질려|극혐|혐오|울렁|메스꺼|토\s?나|토할|속이\s?안\s?좋|안\s?맞|안\s?받|노노|패스|최악)"
 )
@@ -189,6 +190,35 @@ _AGE_AFTER = re.compile(
     r"male|mom|mum|dad|wife|husband|couple|professional|student|[,/]\s*[fmw](?![a-z]))"
 )
 _AGE_RULES = frozenset({"decade_en", "decade_before", "decade_before_incl"})
+
+
+# Who wears it, said as a profile tag: "(m, 40s)", "(F/50)", "m40", "28f", "[male, 30s]".
+_SPEAKER_TAG = re.compile(
+    r"[(\[]\s*(?P<a>m|f|male|female)\s*[,/]?\s*\d{2}\s*s?\s*[)\],]|"
+    r"[(\[]\s*\d{2}\s*s?\s*[,/]?\s*(?P<b>m|f|male|female)\s*[)\]]|"
+    r"(?<![a-z0-9])(?:(?P<c>m|f)\d{2}|\d{2}(?P<d>m|f))(?![a-z0-9])"
+)
+# A partner or relative who is company, not the wearer: "with my gf", "me and my wife", "여친이랑 데이트할 때",
+# "와이프하고 같이". The perfume is for them only when said so ("for my gf", "여친 선물", "여친한테 줄").
+_EN_COMPANY_BEFORE = re.compile(
+    r"(?<![a-z])(?:with|alongside|(?:me|i) and|date with|dates with|dating|out with|around)\s+"
+    r"(?:my|our|the)?\s*(?:new\s+)?$"
+)
+_EN_COMPANY_AFTER = re.compile(r"^\s+and\s+(?:i|me)(?![a-z])")
+_KO_COMPANY_AFTER = re.compile(r"^\s*(?:이랑|랑|하고|이하고|과|와|이와|이랑은|랑은|하고는)(?!\s*(?:여자|남자))")
+_KO_SEXED_WORD = re.compile(r"^(?:남자|여자|남성|여성)")
+# A daughter in Korean said alone ("고3 딸 졸업 선물"): 딸 as a word, never 딸기 (strawberry).
+_KO_DAUGHTER = re.compile(
+    r"(?<![가-힣])딸(?:내미|래미|아이|애)?(?=$|[\s,.!?]|(?:이|이가|이는|이랑|한테|에게|을|를|은|는|의|도|이에요|이고))"
+)
+# An item added to a dislike just said: "no musk at all, white musk included", "nothing fruity, even pear",
+# "화이트 머스크까지".
+_EN_ALSO_AFTER = re.compile(r"^\s*(?:notes?\s+)?(?:included|too|either|as well|also)(?![a-z])")
+_EN_ALSO_BEFORE = re.compile(
+    r"(?<![a-z])(?:including|incl\.?|even|especially|esp\.?|nor|or any|and no|or)\s+(?:the\s+|any\s+)?$"
+)
+_KO_ALSO_AFTER = re.compile(r"^\s*(?:향|노트)?\s*(?:까지|까지도|포함|도\s*포함|도\s*마찬가지|도\s*안\s*돼)")
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 
 
 def _is_age(folded: str, start: int, end: int) -> bool:
@@ -339,6 +369,46 @@ _KO_LIKENED_AFTER = re.compile(
 )
 
 
+def _company(folded: str, hit: _Hit) -> bool:
+    """Whether a gendered word names someone the speaker is with, not who wears the perfume: a partner
+    or relative joined by "with"/"이랑" ("with my gf", "여친이랑 데이트"); 남자/여자 themselves are
+    never company ("남자랑 여자 둘 다")."""
+    if not any(t.kind == "gender" for t in hit.terms) or any(t.kind in NEGATABLE for t in hit.terms):
+        return False
+    word = folded[hit.start : hit.end]
+    if is_korean(word):
+        return not _KO_SEXED_WORD.match(word) and bool(_KO_COMPANY_AFTER.match(folded[hit.end : hit.end + 6]))
+    if word.startswith("for "):
+        return False
+    before = folded[max(0, hit.start - 30) : hit.start]
+    return bool(_EN_COMPANY_BEFORE.search(before) or _EN_COMPANY_AFTER.match(folded[hit.end : hit.end + 12]))
+
+
+_WORK_VERB_BEFORE = re.compile(
+    r"(?<![a-z])(?:would|will|could|might|should|does|do|did|that|which|it|gonna|can|may|must|'d|'ll|to)\s+$"
+)
+_WORK_VERB_AFTER = re.compile(r"^\s+(?:for|with|well|out|better|best|on (?:me|him|her|my|his))(?![a-z])")
+
+
+def _work_as_verb(folded: str, hit: _Hit) -> bool:
+    """Whether "work" is the verb ("would work for date nights", "works well on skin"), not the office."""
+    if folded[hit.start : hit.end] not in ("work", "works"):
+        return False
+    before = folded[max(0, hit.start - 12) : hit.start]
+    return bool(_WORK_VERB_BEFORE.search(before) or _WORK_VERB_AFTER.match(folded[hit.end : hit.end + 16]))
+
+
+def _tagged_gender(folded: str) -> str | None:
+    """The wearer's gender from a profile tag ("(m, 40s)", "28f") or a Korean daughter said alone."""
+    tag = _SPEAKER_TAG.search(folded)
+    if tag:
+        letter = next(g for g in tag.group("a", "b", "c", "d") if g)
+        return "men" if letter.startswith("m") else "women"
+    if _KO_DAUGHTER.search(folded):
+        return "women"
+    return None
+
+
 def _compared(folded: str, later: list[_Hit], *, english: bool) -> list[_Hit]:
     """The first of `later` when it is only what an item is likened to ("smells like cheap candy",
     "선크림 냄새 같아서"), not a note of its own."""
@@ -354,6 +424,9 @@ def _compared(folded: str, later: list[_Hit], *, english: bool) -> list[_Hit]:
 
 # "lemony", "peachy", "figgy", "vetiver-ish", "rosey": an adjective made from a note's name.
 _EN_DERIVED = re.compile(r"(?<![a-z'])(?P<stem>[a-z]{3,}?)(?:-?ish|-y|y|ey)(?![a-z'])")
+
+# Weather adjectives: the day they describe, not a smell ("for a rainy day", "a misty morning").
+_WEATHER_WORDS = frozenset({"rainy", "sunny", "windy", "snowy", "misty", "foggy", "cloudy", "stormy", "icy"})
 
 
 def _generic_note(note: str) -> bool:
@@ -604,9 +677,17 @@ class QueryParser:
         hits.sort(key=lambda h: h.start)
         self._mark_references(folded, hits)
         self._mark_negations(folded, hits)
+        self._extend_dislikes(folded, hits)
         for hit in hits:
-            if not hit.compared and not _in_passing(folded, hit):
-                self._apply(parsed, hit)
+            if hit.compared or _in_passing(folded, hit):
+                continue
+            if _work_as_verb(folded, hit):
+                continue  # "what else would work for date nights?": no office
+            if _company(folded, hit):
+                continue  # "여친이랑 데이트할 때": she is company; the wearer is the speaker
+            self._apply(parsed, hit)
+        if parsed.gender is None:
+            parsed.gender = _tagged_gender(folded)
         if _KO_NOT_SWEET.search(folded):
             _add(parsed.exclude_accords, "sweet")
             if "sweet" in parsed.accords:
@@ -696,6 +777,8 @@ class QueryParser:
             if any(h.start < m.end() and m.start() < h.end for h in hits):
                 continue
             stem = m.group("stem")
+            if m.group(0) in _WEATHER_WORDS:
+                continue  # "a rainy day" is a mood, not the smell of rain
             for candidate in (stem, stem + "e", stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else ""):
                 found = [t for t in self._terms.get(candidate, []) if t.kind in ("note", "accord")]
                 if candidate and found:
@@ -807,6 +890,24 @@ class QueryParser:
                     for hit in negatable[index : group_end + 1]:
                         hit.negated = True
                 index = group_end + 1
+
+    @staticmethod
+    def _extend_dislikes(folded: str, hits: list[_Hit]) -> None:
+        """An item added to a dislike of the same sentence ("nothing with musk in it, white musk included",
+        "no fruity stuff, even pear", "머스크는 싫어요, 화이트 머스크까지") is disliked too."""
+        negatable = [h for h in hits if any(t.kind in NEGATABLE for t in h.terms)]
+        for index, hit in enumerate(negatable):
+            if hit.negated or index == 0:
+                continue
+            earlier = [
+                h for h in negatable[:index] if h.negated and not _SENTENCE_BREAK.search(folded[h.end : hit.start])
+            ]
+            if not earlier:
+                continue
+            before = folded[max(0, hit.start - 20) : hit.start]
+            after = folded[hit.end : hit.end + 20]
+            if _EN_ALSO_AFTER.match(after) or _EN_ALSO_BEFORE.search(before) or _KO_ALSO_AFTER.match(after):
+                hit.negated = True
 
     @staticmethod
     def _far_dislike(folded: str, end: int, later: list[_Hit]) -> bool:
