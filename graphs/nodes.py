@@ -276,7 +276,7 @@ async def reply(state: ConversationState, runtime: Runtime[Context]) -> dict[str
     results = state.get("results") or []
     models = runtime.context.models
     shown = {
-        "cards": [c.model_dump() for c in perfume_cards(results)],
+        "cards": [c.model_dump() for c in perfume_cards(results, picked_only=True)],
         "formulas": [f.model_dump() for f in formula_cards(results)],
     }
     if results and models is not None and models.configured("service"):

@@ -11,14 +11,18 @@ from graphs.events import AllergenLine, FormulaCard, FormulaLine, PerfumeCard
 _PERFUME_TOOLS = ("search_perfumes", "get_perfume", "compare_perfumes", "find_similar_perfumes", "ask_about_perfumes")
 
 
-def perfume_cards(results: list[dict[str, Any]]) -> list[PerfumeCard]:
-    """The perfumes the tools returned this turn, in order, each once."""
+def perfume_cards(results: list[dict[str, Any]], picked_only: bool = False) -> list[PerfumeCard]:
+    """The perfumes the tools returned this turn, in order, each once: all of them are what the reply may
+    name. `picked_only`: what the customer is shown, where a question that picks one of those in focus
+    ("which of the two is better for summer?", "그중에 남자가 써도 되는 거") shows the one picked."""
     cards: dict[str, PerfumeCard] = {}
     for result in results:
         output = result.get("output")
         if result.get("tool") not in _PERFUME_TOOLS or not isinstance(output, dict) or "error" in output:
             continue
         found = output.get("results") or output.get("perfumes") or ([output] if "brand" in output else [])
+        if picked_only and result.get("tool") == "ask_about_perfumes" and output.get("chosen_id"):
+            found = [card for card in found if isinstance(card, dict) and card.get("id") == output["chosen_id"]]
         for card in found:
             if isinstance(card, dict) and "id" in card and card["id"] not in cards:
                 cards[card["id"]] = PerfumeCard.model_validate(card)
