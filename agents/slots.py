@@ -546,14 +546,15 @@ def _bound(folded: str, start: int, end: int) -> str:
 # Perfumes the customer has ("I already own", "I've worn X for years", "bored of both", "이미 있어요", "써 봤는데",
 # "질렸어요") ...
 _OWNED = re.compile(
-    r"(?<![a-z])(?:own|owned|have|had|got|already|wore|worn|wearing|tried|bored|sick of|tired of|over (?:it|them|both)|"
-    r"used to wear|finished|emptied|bottle of|bottles of|collection)(?![a-z])|"
-    r"이미|벌써|갖고\s?있|가지고\s?있|있는데|있어요|있거든|써\s?봤|써봤|쓰고\s?있|쓰던|썼는데|질렸|질려|지겨|물려|다\s?써"
+    r"(?<![a-z])(?:i|we|i've|ive|i'd|i already|already) (?:own|have|got|had|bought|use|wear)|"
+    r"(?:own|owned|tried|wore|worn|bored|sick of|tired of|over (?:it|them|both)|used to wear|finished|emptied|got (?:it|them|one) already|"
+    r"already)(?![a-z])|"
+    r"이미|벌써|갖고\s?있|가지고\s?있|있는데|있거든|써\s?봤|써봤|쓰고\s?있|쓰던|썼는데|썼었|질렸|질려|지겨|물려|다\s?써"
 )
 # ... and asks for others: "what else", "something different", "besides", "다른 거", "말고".
 _OTHERS = re.compile(
-    r"(?<![a-z])(?:what else|anything else|something else|else|other|others|another|different|new|alternatives?|"
-    r"besides|apart from|instead|beyond|next)(?![a-z])|다른|말고|외에|대신|새로운|새로|뭐\s?있|추천"
+    r"(?<![a-z])(?:else|other|others|another|different|new|alternatives?|besides|apart from|instead|beyond|next)"
+    r"(?![a-z])|다른|말고|외에|대신|새로운|새로"
 )
 _COMPOSE_WORDS = re.compile(
     r"\b(?:compose|composition|formula|formulation|formulate|recipe|blend|blending|create|design|custom|diy|"

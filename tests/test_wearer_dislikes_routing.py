@@ -69,6 +69,10 @@ def _liked(slots: dict[str, Any]) -> set[str]:
         ("손녀 생일 선물", "women"),
         ("아들 생일 선물로 향수", "men"),
         ("사위 선물로 괜찮은 향수", "men"),
+        ("(남, 40대) 사무실용 향수", "men"),
+        ("30대 남 직장인 데일리 향수", "men"),
+        ("20대 후반 여 직장인이에요", "women"),
+        ("여/28 달달한 향", "women"),
     ],
 )
 def test_the_wearer(reader: SlotReader, text: str, gender: str) -> None:
@@ -83,6 +87,7 @@ def test_the_wearer(reader: SlotReader, text: str, gender: str) -> None:
         "딸기 향 나는 향수 있어요?",
         "something that lasts through a 100ml bottle",
         "me and my wife are going to paris, something chic",
+        "남은 예산은 10만원이에요",
     ],
 )
 def test_company_sets_no_wearer(reader: SlotReader, text: str) -> None:
@@ -126,6 +131,7 @@ def test_dislikes(reader: SlotReader, text: str, disliked: set[str]) -> None:
         ("I love pear and vanilla included, the sweeter the better", {"pear"}),
         ("rose and jasmine, oud too", {"oud"}),
         ("장미 향이 나면 좋겠어요", {"rose"}),
+        ("no vanilla, I like rose or jasmine", {"jasmine", "rose"}),
     ],
 )
 def test_likes_stay_liked(reader: SlotReader, text: str, liked: set[str]) -> None:
@@ -240,6 +246,8 @@ def test_owned_perfumes_are_left_out(reader: SlotReader, text: str) -> None:
         "is Sauvage better than Bleu de Chanel?",
         "Sauvage 어때요?",
         "how long does Bleu de Chanel last?",
+        "Do you have Sauvage or other Dior ones?",
+        "Sauvage 재고 있어요? 다른 매장은요?",
     ],
 )
 def test_named_perfumes_are_not_owned_by_default(reader: SlotReader, text: str) -> None:

@@ -196,7 +196,9 @@ _AGE_RULES = frozenset({"decade_en", "decade_before", "decade_before_incl"})
 _SPEAKER_TAG = re.compile(
     r"[(\[]\s*(?P<a>m|f|male|female)\s*[,/]?\s*\d{2}\s*s?\s*[)\],]|"
     r"[(\[]\s*\d{2}\s*s?\s*[,/]?\s*(?P<b>m|f|male|female)\s*[)\]]|"
-    r"(?<![a-z0-9])(?:(?P<c>m|f)\d{2}|\d{2}(?P<d>m|f))(?![a-z0-9])"
+    r"(?<![a-z0-9])(?:(?P<c>m|f)\d{2}|\d{2}(?P<d>m|f))(?![a-z0-9])|"
+    # "(남, 40대)", "여/28", "30대 남", "20대 후반 여 직장인"
+    r"(?<![가-힣])(?P<e>남|여)\s*[,/]\s*\d{2}|\d{2}\s*(?:대|살|세)?\s*(?:초반|중반|후반)?\s*(?P<f>남|여)(?![가-힣])"
 )
 # A partner or relative who is company, not the wearer: "with my gf", "me and my wife", "여친이랑 데이트할 때",
 # "와이프하고 같이". The perfume is for them only when said so ("for my gf", "여친 선물", "여친한테 줄").
@@ -215,7 +217,7 @@ _KO_DAUGHTER = re.compile(
 # "화이트 머스크까지".
 _EN_ALSO_AFTER = re.compile(r"^\s*(?:notes?\s+)?(?:included|too|either|as well|also)(?![a-z])")
 _EN_ALSO_BEFORE = re.compile(
-    r"(?<![a-z])(?:including|incl\.?|even|especially|esp\.?|nor|or any|and no|or)\s+(?:the\s+|any\s+)?$"
+    r"(?<![a-z])(?:including|incl\.?|even|especially|esp\.?|nor|or any|and no)\s+(?:the\s+|any\s+)?$"
 )
 _KO_ALSO_AFTER = re.compile(r"^\s*(?:향|노트)?\s*(?:까지|까지도|포함|도\s*포함|도\s*마찬가지|도\s*안\s*돼)")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
@@ -402,8 +404,8 @@ def _tagged_gender(folded: str) -> str | None:
     """The wearer's gender from a profile tag ("(m, 40s)", "28f") or a Korean daughter said alone."""
     tag = _SPEAKER_TAG.search(folded)
     if tag:
-        letter = next(g for g in tag.group("a", "b", "c", "d") if g)
-        return "men" if letter.startswith("m") else "women"
+        letter = next(g for g in tag.group("a", "b", "c", "d", "e", "f") if g)
+        return "men" if letter.startswith(("m", "남")) else "women"
     if _KO_DAUGHTER.search(folded):
         return "women"
     return None
