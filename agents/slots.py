@@ -547,7 +547,8 @@ def _bound(folded: str, start: int, end: int) -> str:
 # "질렸어요") ...
 _OWNED = re.compile(
     r"(?<![a-z])(?:i|we|i've|ive|i'd|i already|already) (?:own|have|got|had|bought|use|wear)|"
-    r"(?:own|owned|tried|wore|worn|bored|sick of|tired of|over (?:it|them|both)|used to wear|finished|emptied|got (?:it|them|one) already|"
+    r"(?:own|owned|tried|wore|worn|bored|sick of|tired of|over (?:it|them|both)|used to wear|finished|emptied|"
+    r"got (?:it|them|one) already|"
     r"already)(?![a-z])|"
     r"이미|벌써|갖고\s?있|가지고\s?있|있는데|있거든|써\s?봤|써봤|쓰고\s?있|쓰던|썼는데|썼었|질렸|질려|지겨|물려|다\s?써"
 )
