@@ -623,6 +623,14 @@ _SEARCH_SCOPE = re.compile(
     re.IGNORECASE,
 )
 
+# A lean on what was shown: "lean a bit more floral", "tilt it greener", "조금 더 우디한 쪽으로". A lean on a formula
+# in focus is still its edit (formula_edits.edit_requested reads the change whatever the intent); with no formula
+# in focus it is a search, never a new formula.
+_LEAN = re.compile(
+    r"(?<![a-z])(?:lean|leans|leaning|tilt|tilted|skew|veer)(?![a-z])|쪽으로\s?기울|기울여|기울게", re.IGNORECASE
+)
+_LEANABLE = ("compose", "smalltalk", "off_topic")
+
 
 def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None:
     """The intent the slots show when the intent role read a request for perfumes as something else:
@@ -636,7 +644,7 @@ def shopping_intent(intent: str, slots: dict[str, Any], text: str) -> str | None
     composing = bool(_COMPOSE_WORDS.search(text) or _OWN_SCENT.search(text))
     if slots.get("owned_perfumes") and not composing and intent not in ("validate", "ingredient_info"):
         return "recommend"  # "I own Bleu de Chanel and Sauvage, what else?": others than those, not a comparison
-    if _SEARCH_SCOPE.search(text) and not composing and intent in ("compose", "smalltalk", "off_topic"):
+    if (_SEARCH_SCOPE.search(text) or _LEAN.search(text)) and not composing and intent in _LEANABLE:
         return "recommend"  # "lean a bit more floral, same limits": the last search's limits, so a search
     wants_perfumes = bool(slots.get("budget")) and not composing and not slots.get("perfumes")
     styled = any(slots.get(k) for k in ("liked_notes", "accords", "mood", "occasion", "season"))

@@ -187,6 +187,19 @@ def test_a_lean_with_the_same_limits_is_a_search(reader: SlotReader, text: str) 
     assert refines_last_search(slots, text, Carried(last_query="fresh citrus under 150k"))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could you lean a bit more floral?",
+        "can it tilt greener",
+        "maybe leaning more towards amber?",
+        "좀 더 우디한 쪽으로 기울면 좋겠어요",
+    ],
+)
+def test_a_lean_without_composing_is_no_new_formula(reader: SlotReader, text: str) -> None:
+    assert shopping_intent("compose", read(reader, text), text) == "recommend"
+
+
 def test_composing_with_the_same_limits_stays_a_formula(reader: SlotReader) -> None:
     text = "same budget, but compose me a floral formula"
     assert shopping_intent("compose", read(reader, text), text) == "compose"
