@@ -270,3 +270,21 @@ def test_named_perfumes_are_not_owned_by_default(reader: SlotReader, text: str) 
 def test_office_is_not_the_verb_work(reader: SlotReader) -> None:
     assert read(reader, "what else would work for date nights?").get("occasion") == "date"
     assert read(reader, "something for work please").get("occasion") == "office"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my nephew is 15, budget 80k, nothing too grown-up",
+        "not too youthful please, she is 60",
+        "너무 성숙한 느낌은 싫어요",
+        "섹시한 건 별로예요",
+    ],
+)
+def test_a_mood_ruled_out_is_not_wished_for(reader: SlotReader, text: str) -> None:
+    assert read(reader, text).get("mood") is None
+
+
+@pytest.mark.parametrize(("text", "mood"), [("성숙한 분위기 향수", "mature"), ("sexy but not too sweet", "sexy")])
+def test_a_mood_wished_for_stays(reader: SlotReader, text: str, mood: str) -> None:
+    assert read(reader, text).get("mood") == mood

@@ -392,6 +392,25 @@ _WORK_VERB_BEFORE = re.compile(
 _WORK_VERB_AFTER = re.compile(r"^\s+(?:for|with|well|out|better|best|on (?:me|him|her|my|his))(?![a-z])")
 
 
+_EN_MOOD_NOT = re.compile(
+    r"(?<![a-z])(?:nothing|not|no|never|isn'?t|aren'?t|without|less|don'?t want|doesn'?t want|hates?|avoid)\s+"
+    r"(?:too\s+|overly\s+|very\s+|that\s+|so\s+|super\s+|a\s+|an\s+|anything\s+|something\s+)*$"
+)
+_KO_MOOD_NOT = re.compile(
+    r"^\s*(?:한|하고|스러운|스런|적인|인)?\s*(?:향|느낌|거|건|것|게|쪽|분위기)?\s*(?:은|는|이|가)?\s*"
+    r"(?:싫|별로|말고|빼고|아닌|아니|사절|부담|노노|않|안\s?(?:좋|맞))"
+)
+
+
+def _mood_ruled_out(folded: str, hit: _Hit) -> bool:
+    """Whether a mood is named only to be ruled out ("nothing too grown-up", "not too youthful", "성숙한 건 싫어")."""
+    if not any(t.kind == "mood" for t in hit.terms) or any(t.kind in NEGATABLE for t in hit.terms):
+        return False
+    if _EN_MOOD_NOT.search(folded[max(0, hit.start - 30) : hit.start]):
+        return True
+    return bool(is_korean(folded[hit.start : hit.end]) and _KO_MOOD_NOT.match(folded[hit.end : hit.end + 14]))
+
+
 def _work_as_verb(folded: str, hit: _Hit) -> bool:
     """Whether "work" is the verb ("would work for date nights", "works well on skin"), not the office."""
     if folded[hit.start : hit.end] not in ("work", "works"):
@@ -683,6 +702,8 @@ class QueryParser:
         for hit in hits:
             if hit.compared or _in_passing(folded, hit):
                 continue
+            if _mood_ruled_out(folded, hit):
+                continue  # "nothing too grown-up", "너무 성숙한 느낌은 싫고": not the mood wished for
             if _work_as_verb(folded, hit):
                 continue  # "what else would work for date nights?": no office
             if _company(folded, hit):
