@@ -288,3 +288,32 @@ def test_a_mood_ruled_out_is_not_wished_for(reader: SlotReader, text: str) -> No
 @pytest.mark.parametrize(("text", "mood"), [("성숙한 분위기 향수", "mature"), ("sexy but not too sweet", "sexy")])
 def test_a_mood_wished_for_stays(reader: SlotReader, text: str, mood: str) -> None:
     assert read(reader, text).get("mood") == mood
+
+
+@pytest.mark.parametrize(
+    ("text", "disliked", "liked"),
+    [
+        ("absolutely nothing fruity like candied pears", {"fruity", "pear"}, set()),
+        ("no sweet stuff such as vanilla or caramel", {"sweet", "vanilla", "caramel"}, set()),
+        ("I hate sweet scents, especially anything with caramel", {"sweet", "caramel"}, set()),
+        ("과일향은 싫어요 특히 복숭아 같은 거", {"fruity", "peach"}, set()),
+        ("바닐라는 싫고 특히 장미가 좋아요", {"vanilla"}, {"rose"}),
+        ("no vanilla, something like rose", {"vanilla"}, {"rose"}),
+        ("I hate musk but like rose", {"musk"}, {"rose"}),
+    ],
+)
+def test_an_example_of_a_dislike_is_disliked(
+    reader: SlotReader, text: str, disliked: set[str], liked: set[str]
+) -> None:
+    slots = read(reader, text)
+    assert disliked <= _disliked(slots), slots
+    assert liked <= _liked(slots), slots
+    assert not disliked & _liked(slots) and not liked & _disliked(slots), slots
+
+
+@pytest.mark.parametrize(
+    "text", ["엄마 생신 선물이에요, 50대 중반이세요", "재입고 되면 문자 주세요", "아빠 생일 선물로 향수 찾아요"]
+)
+def test_everyday_words_are_no_notes(reader: SlotReader, text: str) -> None:
+    slots = read(reader, text)
+    assert not slots.get("liked_notes") and not slots.get("accords"), slots

@@ -113,6 +113,7 @@ _NATIVE_ENDING = re.compile(r"(?:운|은|는|된|던|을|게|고|서|요|죠|다
 # Everyday query words that are never a material name.
 _KO_STOPWORDS = frozenset(
     """향수 추천 추천해 추천해줘 추천해주세요 제품 브랜드 종류 느낌 스타일 분위기 사람 선물 요즘 인기 가성비
+    생신 생일 재입고 입고 문자 연락 연락처 알림 졸업 입학 결혼 기념일 집들이 출근 퇴근 데이트 소개팅
     제일 가장 조금 약간 살짝 그냥 혹시 어떤 무슨 어디 뭐가 뭔가 이런 그런 저런 정도 중에 위주 계열 베이스
     들어간 들어있는 들어 있는 나는 나요 있나요 있어요 주세요 해주세요 알려줘 찾아줘 좋아요 좋은 싶어요
     조합 처럼 년대 이후 이전 나온 출시 감성 거라 냄새 향기 선크림 썬크림 자외선차단제 모기약 파스""".split()  # noqa: SIM905
@@ -221,6 +222,16 @@ _EN_ALSO_BEFORE = re.compile(
 )
 _KO_ALSO_AFTER = re.compile(r"^\s*(?:향|노트)?\s*(?:까지|까지도|포함|도\s*포함|도\s*마찬가지|도\s*안\s*돼)")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
+# An example of a dislike just said: "nothing fruity like candied pears", "no sweet stuff such as vanilla",
+# "I hate gourmands, especially anything with caramel", "과일향은 싫어요 특히 복숭아 같은 거".
+_EN_EXAMPLE_GAP = re.compile(
+    r"[\s,:(-]*(?:(?:stuff|things|anything|notes|scents|ones|smells|smelling)[\s,:(-]+)?(?:(?:just|mostly|esp\.?)\s+)?"
+    r"(?:like|such as|e\.?g\.?,?|for example|for instance|especially|particularly|notably|specifically|"
+    r"incl\.?|including|even)\s+(?:(?:anything|something|stuff|things|the|a|an)\s+(?:with\s+|like\s+)?)?"
+    r"(?:[a-z'-]+\s+)?"
+)
+_KO_EXAMPLE_BEFORE = re.compile(r"(?:특히|예를\s?들어|예를\s?들면|이를테면|예컨대)\s*$")
+_KO_LIKED_AFTER = re.compile(r"좋|원해|사랑|최고|괜찮")
 
 
 def _is_age(folded: str, start: int, end: int) -> bool:
@@ -929,7 +940,12 @@ class QueryParser:
                 continue
             before = folded[max(0, hit.start - 20) : hit.start]
             after = folded[hit.end : hit.end + 20]
-            if _EN_ALSO_AFTER.match(after) or _EN_ALSO_BEFORE.search(before) or _KO_ALSO_AFTER.match(after):
+            also = _EN_ALSO_AFTER.match(after) or _EN_ALSO_BEFORE.search(before) or _KO_ALSO_AFTER.match(after)
+            example = negatable[index - 1].negated and _EN_EXAMPLE_GAP.fullmatch(
+                folded[negatable[index - 1].end : hit.start]
+            )
+            example_ko = _KO_EXAMPLE_BEFORE.search(before) and not _KO_LIKED_AFTER.search(after[:12])
+            if also or example or example_ko:
                 hit.negated = True
 
     @staticmethod
