@@ -147,6 +147,16 @@ def _family(slots: dict[str, Any], text: str, avoid: list[str] | None = None) ->
     return "floral"
 
 
+def _without_names(query: str, perfumes: list[dict[str, str]]) -> str:
+    """The query with the perfumes it names taken out: the names of perfumes the customer owns would make the
+    search look for their house ("Bleu de Chanel" read as a wish for Chanel) or for them."""
+    for perfume in perfumes:
+        for written in (f"{perfume.get('brand', '')} {perfume.get('name', '')}", perfume.get("name", "")):
+            if written.strip():
+                query = re.sub(re.escape(written.strip()), " ", query, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", query).strip()
+
+
 def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> bool:
     """Whether a turn reads as a refinement of the last search ("바닐라는 빼고요", "something cheaper",
     "without musk?"): there was a search, and the turn adds a condition to it. The intent role
@@ -288,6 +298,7 @@ def plan(
         )
         if slots.get("owned_perfumes"):  # "I own Sauvage, what else?": never one they have
             filters["exclude_ids"] = list(slots["owned_perfumes"])
+            query = _without_names(query, slots.get("perfumes") or [])
         leaning = bool(slots.get("more_notes") or slots.get("less_notes") or _SCOPE_HELD.search(text))
         if carried.last_query and (_REFINE.search(text) or leaning or not new_subject):
             # A refinement: the last search, narrowed by what this turn adds.

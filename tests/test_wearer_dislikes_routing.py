@@ -317,3 +317,11 @@ def test_an_example_of_a_dislike_is_disliked(
 def test_everyday_words_are_no_notes(reader: SlotReader, text: str) -> None:
     slots = read(reader, text)
     assert not slots.get("liked_notes") and not slots.get("accords"), slots
+
+
+def test_owned_names_leave_the_search_words(reader: SlotReader) -> None:
+    text = "I already own Bleu de Chanel and Sauvage and I'm bored of both. What else would work for date nights?"
+    calls = plan("recommend", read(reader, text), text, Carried())
+    query = calls[0].args["query"].lower()
+    assert "chanel" not in query and "sauvage" not in query
+    assert "date nights" in query
