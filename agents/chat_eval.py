@@ -309,7 +309,9 @@ class Checker:
             return f"the turn answered in {shown.language!r}"
         text = shown.text
         # Longest first: a short name ("Comme des Garcons 2") must not cut into a longer one ("Patchouli 24").
-        names = {n for card in shown.cards for n in (f"{card.brand} {card.name}", card.name, card.brand)}
+        # Perfume names: of this turn's cards and of those shown before (a pick names the others it weighed).
+        cards = [*shown.cards, *(card for earlier in history for card in earlier.cards)]
+        names = {n for card in cards for n in (f"{card.brand} {card.name}", card.name, card.brand)}
         for name in sorted(names, key=len, reverse=True):
             text = text.replace(name, " ")
         for formula in shown.formulas:  # material and INCI names may stay as written

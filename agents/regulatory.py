@@ -169,7 +169,9 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
     dilution, amounts = _amounts(text)
     # Formula lines, but for a dilution read as one ("부향률 15%"): two or more are a formula to validate.
     lines = [line for line in slots.get("formula_lines") or [] if dilution is None or line.get("pct") != dilution]
-    if len(lines) >= 2 or _ABOUT_FORMULA.search(text) or _COMPOSING.search(text):
+    # "Sketch me an accord with one of those" asks for a formula; "리랄 넣어서 향수 만들어도 되나요?" for leave.
+    composing = bool(_COMPOSING.search(text)) and not _ASKS_USE.search(text)
+    if len(lines) >= 2 or _ABOUT_FORMULA.search(text) or composing:
         return None
     asks_use = bool(_ASKS_USE.search(text))
     # A material named with an amount and asked ("and cinnamal at 1%?", "시나말 1%는요?"), or after a rules

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from langgraph.types import Command
 
+from agents.language import reply_language
 from core.errors import FragranceError
 from core.settings import Settings
 from graphs.events import (
@@ -58,7 +59,6 @@ from memory.records import OPEN_TICKET_STATUSES, Preferences, Ticket, Turn
 from memory.repository import StoreUnavailable
 from memory.sessions import SessionUnavailable
 from prompts import render
-from tools.search.text import is_korean
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ def _new_conversation_id(customer_id: str, message_id: str) -> str:
 
 
 def _language(text: str, hint: Language | None) -> Language:
-    return hint or ("ko" if is_korean(text) else "en")
+    """The channel's hint, else the message's own language ("budget 10만원 or so" is English)."""
+    return hint or ("ko" if reply_language(text) == "ko" else "en")
 
 
 def _title(text: str, limit: int = 60) -> str:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tools.search.lexicon import Lexicon, Term
-from tools.search.text import compact, fold, is_korean, trie_pattern
+from tools.search.text import compact, fold, is_korean, message_language, trie_pattern
 from tools.search.transliterate import Transliterator
 
 NEGATABLE = {"note", "accord", "sillage", "longevity"}
@@ -679,7 +679,7 @@ class QueryParser:
         """The parsed query, and the Hangul words the lexicon did not know, each with the
         catalog note or accord the transliteration path found for it (None: none)."""
         folded = self._drop_intensifiers(fold(text))
-        language = "ko" if is_korean(text) else "en"
+        language = message_language(text)  # the reply's: "budget 10만원 or so" is explained in English
         parsed = ParsedQuery(text=text, language=language)
         hits: list[_Hit] = []
         for m in self._pattern.finditer(folded):
