@@ -68,6 +68,7 @@ def test_shopping_with_a_material_note_is_no_rules_question(reader: SlotReader, 
         ("파네솔을 완제품 대비 0.1% 넣으려고 하는데 IFRA에 걸리나요?", None, {"name": "Farnesol", "pct": 0.1}),
         ("and verbena oil for a lemony top note?", "Musk moskene", {"name": "Verbena oil (Lippia citriodora)"}),
         ("is oakmoss allowed in something I'm making?", None, {"name": "Oakmoss Absolute", "limit": True}),
+        ("리랄 넣어서 향수 만들어도 되나요?", None, {"name": "Lyral", "limit": True}),
     ],
 )
 def test_rules_questions_in_customers_words(
