@@ -110,7 +110,7 @@ _LESS_CUE = re.compile(
 )
 _WITHOUT_CUE = re.compile(
     r"(?<![a-z])(?:no|without|remove|drop|ditch|lose|nix|zero|skip|take out|leave out|get rid of|cut out|"
-    r"not even|none)(?![a-z])|빼|없이|제외|없애|없는|말고|싹\s*다"
+    r"not even|none|keep out|keep (?:it|them) out|keep \w+(?: \w+)? out)(?![a-z])|빼|없이|제외|없애|없는|말고|싹\s*다"
 )
 _STRONG_CUE = re.compile(
     r"beast ?mode|projection|projecting|sillage|louder|bolder|stronger|powerful|punchier|monster|nuclear|"
@@ -551,7 +551,8 @@ _CONCENTRATION_FREE = re.compile("|".join(p.pattern for _, p in _CONCENTRATION_W
 _DISLIKE = re.compile(
     r"(?<![a-z])(?:despises?|hates?|hated|(?:don'?t|doesn'?t|do not|does not) (?:like|love|want|enjoy)|"
     r"can'?t stand|cannot stand|dislikes?|allergic|not a fan of|"
-    r"isn'?t a fan of|is not into|not into|no fan of|gags? on|can'?t do|sick of|avoid)(?![a-z])|"
+    r"isn'?t a fan of|is not into|not into|no fan of|gags? on|can'?t do|sick of|avoid|keep \w+(?: \w+)? out|"
+    r"keep (?:it|them) out|keep out|leave out|leave \w+ out|none of|no trace of)(?![a-z])|"
     r"싫어|싫은|질색|별로|못\s*견|알레르기|안\s*맞|"
     # A reaction said of a smell is a dislike too ("clove makes my skin itchy", "코코넛 냄새 맡으면 속이 울렁거려요").
     r"(?<![a-z])(?:makes? me (?:sneeze|itch|itchy|sick|nauseous|gag|queasy|dizzy|cough)|"

@@ -61,7 +61,8 @@ _DILUTION_AFTER = re.compile(
 )
 _DILUTION_BEFORE = re.compile(
     r"(?:dilution|diluted (?:to|at)|concentrate (?:is |at |level (?:of |at )?)|concentration (?:of |at )?|"
-    r"부향률(?:은|이|는|을)?(?:\s*그대로)?|희석(?:률|해서|하면)?)\s*(?:of |at |to )?$",
+    r"부향률(?:은|이|는|을)?(?:\s*그대로)?|희석(?:률|해서|하면)?|\b(?:edp|edt|edc|parfum)|오드\s*퍼퓸|오드\s*뚜왈렛)"
+    r"\s*(?:of |at |to )?$",
     re.IGNORECASE,
 )
 # The amount is of the concentrate (the oil, the compound), not of the perfume.
@@ -179,7 +180,7 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
     asks_amount = bool(amounts) and ("?" in text or material_in_focus is not None)
     if not amounts and not _RULES_WORDS.search(text) and (slots.get("budget") or _SHOPPING.search(text)):
         return None  # "something dry and earthy, like vetiver, $110 max": a perfume, not a rules question
-    if not named and (amounts or _RULES_WORDS.search(text)):
+    if not named and (amounts or asks_use or _RULES_WORDS.search(text)):
         heard = heard_material(text)  # "파네솔을 0.1% 넣으려고 하는데 IFRA에 걸리나요?"
         named = [heard] if heard else []
     # After a rules answer, another material asked about ("and verbena oil for a lemony top note?").

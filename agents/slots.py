@@ -560,7 +560,8 @@ _OTHERS = re.compile(
 _COMPOSE_WORDS = re.compile(
     r"\b(?:compose|composition|formula|formulation|formulate|recipe|blend|blending|create|design|custom|diy|"
     r"homemade|build|craft|invent|mix|concoct|whip up|cook up|put together|(?:an|a new|the|this) accord|"
-    r"make (?:me |my |a |one))\b|조향|레시피|배합|처방|만들어|만들고|직접|조합해|설계|섞어|블렌딩|블렌드|개발|포뮬러|"
+    r"make (?:me (?:a|an|one|some|something|my)\b|my own|a |an |one\b))\b|"
+    r"조향|레시피|배합|처방|만들어|만들고|직접|조합해|설계|섞어|블렌딩|블렌드|개발|포뮬러|"
     r"제조",
     re.IGNORECASE,
 )
