@@ -631,7 +631,10 @@ def edit_requested(intent: str, slots: dict[str, Any], text: str, formula: dict[
         return None
     if _MORE_ABOUT.search(text.lower()):  # "tell me more about vetiver" asks about a note
         return None
-    if _RULES.search(text.lower()):  # "여기에 오크모스 0.05% 넣어도 돼요?" asks about the rules for a material
+    # "여기에 오크모스 0.05% 넣어도 돼요?" asks about the rules for a material; "swap the oakmoss for something
+    # that's not restricted" is a change, the rules word describing what comes in.
+    folded = text.lower()
+    if _RULES.search(folded) and not (_SWAP.search(folded) or _SWAP_KO.search(folded)):
         return None
     if intent == "compose" and _NEW.search(text.lower()):
         return None

@@ -43,7 +43,7 @@ _EN_ORDINAL = (
 _EN_RANK = re.compile(
     rf"\b(?:the|that|this|your|ur)\s+(?:very\s+)?{_EN_ORDINAL}"
     rf"(?:\s+{_EN_PICK_NOUN}\b|(?=\s*(?:[-–—,?.!:]|$|\s+(?:is|was|sounds|looks|seems|has|lasts|does|smells|one|you|u|"
-    rf"on|in|and|or|vs)\b)))"
+    rf"on|in|and|or|vs|ok|okay|good|fine|better|worth|for|too|work|works|suitable|right|any)\b)))"
     # "first one pls", "second option?", "da first one"; never "my first one", "a first date".
     rf"|(?<!\bmy )(?<!\ba )(?<!\bher )(?<!\bhis )(?<!\bour )(?<!\btheir )(?<!\bits )(?<!'s )"
     rf"\b{_EN_ORDINAL}\s+(?:one|option|pick|rec|suggestion|choice)s?\b"
@@ -356,6 +356,14 @@ def _selector(text: str, group: list[str]) -> str | None:
     return None
 
 
+# Said of the perfumes shown, in so many words: "of the two", "between them", "둘 중", "그중에".
+_OF_THE_SHOWN = re.compile(
+    r"\b(?:of|between|among) (?:the (?:two|three|four|five|ones?)|those|these|them|both)\b|"
+    r"(?:둘|셋|두 개|세 개|그|이|저)\s*중",
+    re.IGNORECASE,
+)
+
+
 def _is_group(text: str) -> bool:
     """A reference to several perfumes; a bare "which" next to a singular pronoun is not ("which notes
     does it have?")."""
@@ -533,7 +541,11 @@ def read_follow_up(text: str, slots: dict[str, Any], focus: Focus) -> FollowUp |
     narrows = slots.get("disliked_notes") or slots.get("disliked_accords") or (slots.get("budget") or {}).get("max")
     # "그거 매장에 있나요?", "do you have it in stock?": whether the perfume referred to is there to buy.
     stock_of_it = how == "pronoun" and "stock" in aspects
-    if how in ("implicit", "pronoun", "group") and ((_NEW_REQUEST.search(masked) and not stock_of_it) or narrows):
+    # "Which of the two is sweeter? I'm not into very sweet": a dislike said beside a pick is no new search.
+    picking = how == "group" and bool(_OF_THE_SHOWN.search(text)) and bool(_WHICH.search(text))
+    if how in ("implicit", "pronoun", "group") and (
+        (_NEW_REQUEST.search(masked) and not stock_of_it) or (narrows and not picking)
+    ):
         return None
     # "3번 말고 다른 거 추천해 줘": a rank named in a new request that asks nothing about it.
     if how == "rank" and not aspects and _NEW_REQUEST.search(masked):

@@ -71,3 +71,28 @@ async def test_a_similar_search_keeps_the_families_disliked_before(runtime: Runt
     assert {"sweet", "smoky"} <= set(call["args"]["filters"]["exclude_accords"])
     shown = call["output"]["results"]
     assert shown and not any({"sweet", "smoky"} & set(card["accords"]) for card in shown), shown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("is the 3rd ok for a date night or too casual?", [3]), ("the second good for work?", [2]), ("my first date", [])],
+)
+def test_an_ordinal_before_a_judgement_is_a_rank(text: str, expected: list[int]) -> None:
+    from agents.references import ranks
+
+    assert ranks(text) == expected
+
+
+async def test_a_pick_with_a_dislike_beside_it_stays_a_pick(runtime: Runtime) -> None:
+    """ "Which of the two is sweeter? I'm not into very sweet" picks between the two compared, no new search."""
+    _, second = await ask(
+        runtime, "compare Chanel Coco Mademoiselle and Creed Aventus", "which of the two is sweeter? I'm not into sweet"
+    )
+    assert [r["tool"] for r in second["results"]][0] == "ask_about_perfumes", second["results"]
+
+
+async def test_swapping_a_restricted_material_changes_the_formula(runtime: Runtime) -> None:
+    first, second = await ask(
+        runtime, "can you make me a chypre type formula with oakmoss? EDP", "swap the oakmoss for something not restricted"
+    )
+    assert first["formulas"] and second["intent"] == "compose" and second["formulas"], second["reply"]
