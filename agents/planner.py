@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from agents import formula_edits, regulatory
@@ -16,6 +17,8 @@ from agents.focus import Focus
 from agents.language import own_words
 from agents.references import asked_about, ranks, read_follow_up, wants_similar
 from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
+from tools.search.lexicon import default_lexicon
+from tools.search.query import QueryParser
 from tools.search.text import compact, fold, is_korean
 
 _CONCENTRATION = re.compile(r"\b(parfum|extrait|edp|edt|edc)\b|(오드퍼퓸|오드뚜왈렛|오드코롱|퍼퓸)", re.IGNORECASE)
@@ -64,6 +67,22 @@ class Carried:
     focus_id: str | None = None  # the perfume last looked at on its own: what "it" refers to
 
 
+@lru_cache(maxsize=1)
+def _house_reader() -> QueryParser:
+    """A parser of the shipped lexicon's houses only, built once: it finds a house ruled out ("no Dior",
+    "르라보 말고") where the slots carry no `disliked_brands`; the search resolves the name to its catalog's."""
+    return QueryParser(default_lexicon())
+
+
+def ruled_out_brands(slots: dict[str, Any], text: str) -> list[str]:
+    """The houses this turn rules out: the slots' `disliked_brands`, and those the shipped lexicon finds
+    named with a negation in the text ("please no Dior", "anything but Chanel", "샤넬 말고 다른 브랜드")."""
+    found = [*(slots.get("disliked_brands") or [])]
+    if text:
+        found += _house_reader().parse(text).exclude_brands
+    return list(dict.fromkeys(found))
+
+
 def _filters(slots: dict[str, Any]) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if slots.get("intensity") == "light":  # "가볍게 뿌릴", "something light": nothing that fills the room
@@ -75,6 +94,8 @@ def _filters(slots: dict[str, Any]) -> dict[str, Any]:
         filters["exclude_notes"] = slots["disliked_notes"]
     if slots.get("disliked_accords"):
         filters["exclude_accords"] = slots["disliked_accords"]
+    if slots.get("disliked_brands"):  # "no Dior", "샤넬 말고": out of this search and every later one
+        filters["exclude_brands"] = slots["disliked_brands"]
     budget = slots.get("budget") or {}
     if budget.get("max"):  # in the currency said (the search converts it), else the catalog's own
         filters["price_max"] = budget["max"]
@@ -99,7 +120,7 @@ def _holding(earlier: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]
         out["price_max"], out["price_currency"] = earlier["price_max"], earlier["price_currency"]
     if "sillage_max" not in filters and "sillage_min" not in filters and earlier.get("sillage_max"):
         out["sillage_max"] = earlier["sillage_max"]  # a ceiling for a reason (headaches) holds until changed
-    for key in ("exclude_notes", "exclude_accords"):
+    for key in ("exclude_notes", "exclude_accords", "exclude_brands"):
         merged = list(dict.fromkeys([*(earlier.get(key) or []), *(filters.get(key) or [])]))
         if merged:
             out[key] = merged
@@ -164,9 +185,26 @@ def refines_last_search(slots: dict[str, Any], text: str, carried: Carried) -> b
     if not carried.last_query:
         return False
     condition = any(
-        slots.get(k) for k in ("disliked_notes", "disliked_accords", "budget", "intensity", "more_notes", "less_notes")
+        slots.get(k)
+        for k in (
+            "disliked_notes",
+            "disliked_accords",
+            "disliked_brands",
+            "budget",
+            "intensity",
+            "more_notes",
+            "less_notes",
+        )
     )
     return condition or bool(_REFINE.search(text) or _SCOPE_HELD.search(text))
+
+
+def _rules_out_house(intent: str, slots: dict[str, Any], carried: Carried) -> bool:
+    """Whether the turn's only news is a house ruled out ("not Versace, other ones?", "디올은 빼고요") after a
+    search: the last search is run again without it. A turn naming notes, accords or a perfume is read as it is."""
+    if not slots.get("disliked_brands") or not carried.last_query or intent in ("compose", "validate", "handoff"):
+        return False
+    return not any(slots.get(k) for k in ("perfumes", "liked_notes", "accords", "brands", "formula_lines"))
 
 
 def _similar(
@@ -259,6 +297,10 @@ def plan(
     from any of their conversations) hold in every search and composition unless this turn names
     them as liked.
     """
+    houses_out = ruled_out_brands(slots, text)
+    if houses_out:  # "no Dior": a house ruled out, never the house wished for
+        wished = [b for b in slots.get("brands") or [] if compact(b) not in {compact(h) for h in houses_out}]
+        slots = {**slots, "disliked_brands": houses_out, "brands": wished}
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
     liked = set(slots.get("liked_notes", []))
     held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))
@@ -266,9 +308,16 @@ def plan(
     changed_or_ruled = _formula_or_rules(intent, slots, text, focus, held)
     if changed_or_ruled is not None:
         return changed_or_ruled
+    # "not Versace, he thinks it's flashy. other ones?", "샤넬 말고요": a house ruled out after a list narrows
+    # that search (whatever the intent role made of one short message), never a question about a perfume shown.
+    ruling_out = _rules_out_house(intent, slots, carried)
+    if ruling_out:
+        intent = "recommend"
     # A question about what was just shown ("2번은 오래가요?", "is it unisex?") is answered from its data.
     follow = None
-    if intent not in ("compose", "handoff") and not (intent == "validate" and slots.get("formula_lines")):
+    if ruling_out:
+        pass
+    elif intent not in ("compose", "handoff") and not (intent == "validate" and slots.get("formula_lines")):
         follow = read_follow_up(text, slots, focus)
     if follow is not None:
         asked = follow.tool_args()
@@ -291,7 +340,15 @@ def plan(
         query = own_words(text)  # an English message's Korean aside is no part of the search
         # A turn that states a condition (a budget, a dislike) with at most a passing mood or occasion ("under
         # 130,000 won please, she's a student") narrows the last search; notes, accords or a house start anew.
-        stated = ("budget", "disliked_notes", "disliked_accords", "intensity", "longevity", "sillage")
+        stated = (
+            "budget",
+            "disliked_notes",
+            "disliked_accords",
+            "disliked_brands",
+            "intensity",
+            "longevity",
+            "sillage",
+        )
         condition = any(slots.get(k) for k in stated)
         new_subject = any(slots.get(k) for k in ("liked_notes", "accords", "brands")) or (
             not condition and any(slots.get(k) for k in ("mood", "season", "occasion", "gender"))

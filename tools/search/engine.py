@@ -429,6 +429,10 @@ class SearchEngine:
         explicit.exclude_accords = [lex.canonical_accord(a) for a in filters.get("exclude_accords") or []]
         if filters.get("brand"):
             explicit.brands = self.parser.resolve_brand(filters["brand"]) or [filters["brand"]]
+        for name in filters.get("exclude_brands") or []:  # houses ruled out earlier ("no Dior"): still out
+            for brand in self.parser.resolve_brand(name) or [name]:
+                if brand not in explicit.exclude_brands:
+                    explicit.exclude_brands.append(brand)
         explicit.gender = filters.get("gender")
         explicit.year_min, explicit.year_max = filters.get("year_min"), filters.get("year_max")
         if filters.get("longevity_min"):
@@ -489,6 +493,15 @@ class SearchEngine:
                 if rows is not None:
                     mask[rows] = True
             out.append(_Constraint(" / ".join(parsed.brands), " / ".join(parsed.brands), mask))
+        if parsed.exclude_brands:
+            # A house ruled out ("please no Dior", "샤넬 말고") holds in every result: never padded back in.
+            mask = np.ones(ix.size, dtype=bool)
+            for brand in parsed.exclude_brands:
+                rows = ix.brands.get(brand)
+                if rows is not None:
+                    mask[rows] = False
+            names = ", ".join(parsed.exclude_brands)
+            out.append(_Constraint(f"not {names}", f"{names} 제외", mask, firm=True))
         if parsed.gender:
             mask = np.isin(ix.gender, [GENDER_CODES[g] for g in _GENDER_OK[parsed.gender]])
             out.append(_Constraint(f"for {parsed.gender}", _KO_GENDER[parsed.gender], mask))

@@ -137,6 +137,27 @@ _EN_REFERENCE_BEFORE = re.compile(
 )
 _EN_REFERENCE_AFTER = re.compile(r"^(?:'s)?[\s-]*(?:style|vibes?|esque|type|inspired|dupes?|clones?|alternatives?)\b")
 _KO_REFERENCE_AFTER = re.compile(r"^\s*(?:스타일|같은|같이|느낌|비슷|풍|st\b|류|처럼|대체|대신|말고)")
+# A house ruled out ("please no Dior", "anything but Chanel", "had enough of Dior", "르라보 말고", "디올은 빼고",
+# "샤넬 제외", "샤넬 아닌 걸로", "샤넬 외에"): the customer wants other houses, so it is a firm exclusion, never a wish.
+_EN_BRAND_OUT_BEFORE = re.compile(
+    r"(?:\b(?:no|not|without|except|excluding|besides|minus|skip|avoid|avoiding|nothing (?:from|by)|none (?:from|by)|"
+    r"other than|anything but|anything except|apart from|aside from|instead of|had enough of|enough of|"
+    r"bored of|bored with|tired of|sick of|over|done with|no more|not a fan of|not into|don'?t want|"
+    r"do not want|hate|dislike|can'?t stand)\s+(?:(?:any|anymore|more|the|a|from|by|brand|brands|of)\s+)*)$"
+)
+_KO_BRAND_OUT_AFTER = re.compile(
+    r"^\s*(?:꺼|거|것|제품|향수|브랜드|계열|쪽)?\s*(?:은|는|이|가|을|를|도)?\s*"
+    r"(?:말고|말구|말곤|빼고|빼구|빼줘|빼 주|제외|아닌|아니고|아니구|외에|외의|이외|"
+    r"싫|별로|질렸|질려|지겨|지겹|안\s*좋아|노노)"
+)
+
+
+def _brand_ruled_out(folded: str, start: int, end: int) -> bool:
+    """Whether the brand at folded[start:end] is named only to be ruled out (see `_EN_BRAND_OUT_BEFORE`)."""
+    before = folded[max(0, start - 40) : start]
+    return bool(_EN_BRAND_OUT_BEFORE.search(before) or _KO_BRAND_OUT_AFTER.match(folded[end : end + 16]))
+
+
 _PRODUCT_WORDS = frozenset(
     """perfume perfumes fragrance fragrances scent scents cologne colognes brand brands line range collection
     products bottle bottles 향수 브랜드 제품""".split()  # noqa: SIM905
@@ -292,6 +313,7 @@ class ParsedQuery:
     accords: list[str] = field(default_factory=list)
     exclude_accords: list[str] = field(default_factory=list)
     brands: list[str] = field(default_factory=list)
+    exclude_brands: list[str] = field(default_factory=list)  # houses ruled out ("no Dior", "샤넬 말고")
     gender: str | None = None
     year_min: int | None = None
     year_max: int | None = None
@@ -314,6 +336,7 @@ class ParsedQuery:
             or self.accords
             or self.exclude_accords
             or self.brands
+            or self.exclude_brands
             or self.gender
             or self.year_min
             or self.year_max
@@ -348,6 +371,7 @@ class _Hit:
     negated: bool = False
     reference: bool = False  # a brand named as a reference ("like Chanel"), not a filter
     compared: bool = False  # what a disliked item is said to smell like ("like cheap candy"): no wish
+    ruled_out: bool = False  # a brand named to be ruled out ("no Dior", "샤넬 말고"): excluded
 
 
 # A food or drink the customer is having as they write ("sipping green tea rn", "커피 마시면서"):
@@ -871,6 +895,9 @@ class QueryParser:
         for hit in hits:
             if not any(t.kind == "brand" for t in hit.terms):
                 continue
+            if _brand_ruled_out(folded, hit.start, hit.end):
+                hit.ruled_out = True
+                continue
             before, after = folded[max(0, hit.start - 40) : hit.start], folded[hit.end : hit.end + 12]
             if (
                 _EN_REFERENCE_BEFORE.search(before)
@@ -991,8 +1018,11 @@ class QueryParser:
 
     def _apply(self, parsed: ParsedQuery, hit: _Hit) -> None:
         kinds = {t.kind: t.value for t in hit.terms if t.kind != "brand"}
+        ruled_out = hit.ruled_out
         for t in hit.terms:
-            if t.kind == "brand" and not hit.reference:
+            if t.kind == "brand" and ruled_out:  # "no Dior": other houses, and never a wish for Dior
+                _move(t.value, parsed.brands, parsed.exclude_brands)
+            elif t.kind == "brand" and not hit.reference and t.value not in parsed.exclude_brands:
                 _add(parsed.brands, t.value)
         if "note" in kinds or "accord" in kinds:
             # The later mention wins: "vanilla perfume ... without vanilla after all" excludes it.
