@@ -88,11 +88,10 @@ async def test_a_pick_with_a_dislike_beside_it_stays_a_pick(runtime: Runtime) ->
     _, second = await ask(
         runtime, "compare Chanel Coco Mademoiselle and Creed Aventus", "which of the two is sweeter? I'm not into sweet"
     )
-    assert [r["tool"] for r in second["results"]][0] == "ask_about_perfumes", second["results"]
+    assert next(r["tool"] for r in second["results"]) == "ask_about_perfumes", second["results"]
 
 
 async def test_swapping_a_restricted_material_changes_the_formula(runtime: Runtime) -> None:
-    first, second = await ask(
-        runtime, "can you make me a chypre type formula with oakmoss? EDP", "swap the oakmoss for something not restricted"
-    )
+    swap = "swap the oakmoss for something not restricted"
+    first, second = await ask(runtime, "can you make me a chypre type formula with oakmoss? EDP", swap)
     assert first["formulas"] and second["intent"] == "compose" and second["formulas"], second["reply"]
