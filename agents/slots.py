@@ -42,7 +42,7 @@ _BARE_BUDGET = re.compile(
     r"cap(?:ped)? at|stretch(?: the budget| it)? to|raise(?: it)? to|increase(?: it)? to|around|about|"
     r"break|exceed|top out at|tops out at|go(?: up| as high as)? to|go as high as|can do|stay (?:under|below|within)|"
     r"keep it (?:under|below|to)|"
-    r"to)\s*(?:like\s*|maybe\s*|about\s*|around\s*)?" + _BARE_NUMBER
+    r"to)\s*(?:like\s*|maybe\s*|about\s*|around\s*|(?:that|the same|my|our|the)\s+(?:same\s+)?)?" + _BARE_NUMBER
 )
 # An amount with a budget word after it ("90k cap", "160k tops", "200,000 max", "150k 이하"): a ceiling.
 _CEILING_AFTER = (

@@ -62,3 +62,15 @@ def test_a_banned_material_in_another_spelling_and_a_dilution_after_its_concentr
     question = read_question(text, reader.read(text).to_dict(), None)
     assert question is not None and question.name == "Lilial"
     assert _amounts("농축액에 5%면요? 똑같이 EDT 10%로요") == (10.0, [5.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "ceiling"),
+    [
+        ("ok show me other aquatic ones under that 100k too", 100000.0),
+        ("within the same 150k", 150000.0),
+        ("under my 80k", 80000.0),
+    ],
+)
+def test_a_budget_said_again_with_that_or_the_same(reader: SlotReader, text: str, ceiling: float) -> None:
+    assert (reader.read(text).to_dict().get("budget") or {}).get("max") == ceiling
