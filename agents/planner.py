@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from agents import formula_edits, regulatory
@@ -17,8 +16,6 @@ from agents.focus import Focus
 from agents.language import own_words
 from agents.references import asked_about, ranks, read_follow_up, wants_similar
 from tools.perfumery.composition import ACCORD_FAMILY, FAMILY_WORDS, PRECEDENCE
-from tools.search.lexicon import default_lexicon
-from tools.search.query import QueryParser
 from tools.search.text import compact, fold, is_korean
 
 _CONCENTRATION = re.compile(r"\b(parfum|extrait|edp|edt|edc)\b|(오드퍼퓸|오드뚜왈렛|오드코롱|퍼퓸)", re.IGNORECASE)
@@ -65,22 +62,6 @@ class Carried:
     shown_ids: list[str] = field(default_factory=list)
     shown_prices: list[float] = field(default_factory=list)
     focus_id: str | None = None  # the perfume last looked at on its own: what "it" refers to
-
-
-@lru_cache(maxsize=1)
-def _house_reader() -> QueryParser:
-    """A parser of the shipped lexicon's houses only, built once: it finds a house ruled out ("no Dior",
-    "르라보 말고") where the slots carry no `disliked_brands`; the search resolves the name to its catalog's."""
-    return QueryParser(default_lexicon())
-
-
-def ruled_out_brands(slots: dict[str, Any], text: str) -> list[str]:
-    """The houses this turn rules out: the slots' `disliked_brands`, and those the shipped lexicon finds
-    named with a negation in the text ("please no Dior", "anything but Chanel", "샤넬 말고 다른 브랜드")."""
-    found = [*(slots.get("disliked_brands") or [])]
-    if text:
-        found += _house_reader().parse(text).exclude_brands
-    return list(dict.fromkeys(found))
 
 
 def _filters(slots: dict[str, Any]) -> dict[str, Any]:
@@ -297,10 +278,6 @@ def plan(
     from any of their conversations) hold in every search and composition unless this turn names
     them as liked.
     """
-    houses_out = ruled_out_brands(slots, text)
-    if houses_out:  # "no Dior": a house ruled out, never the house wished for
-        wished = [b for b in slots.get("brands") or [] if compact(b) not in {compact(h) for h in houses_out}]
-        slots = {**slots, "disliked_brands": houses_out, "brands": wished}
     perfumes = [p["id"] for p in slots.get("perfumes", [])]
     liked = set(slots.get("liked_notes", []))
     held = sorted(set(slots.get("disliked_notes", [])) | (set(remembered_dislikes or []) - liked))

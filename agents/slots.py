@@ -191,6 +191,7 @@ class Slots:
     disliked_notes: list[str] = field(default_factory=list)
     accords: list[str] = field(default_factory=list)
     disliked_accords: list[str] = field(default_factory=list)
+    disliked_brands: list[str] = field(default_factory=list)  # houses ruled out: "no Dior", "샤넬 말고"
     gender: str | None = None
     season: str | None = None
     occasion: str | None = None
@@ -280,6 +281,7 @@ class SlotReader:
             disliked_notes=parsed.exclude_notes,
             accords=parsed.accords,
             disliked_accords=parsed.exclude_accords,
+            disliked_brands=parsed.exclude_brands,
             gender=parsed.gender,
             season=parsed.seasons[0] if parsed.seasons else None,
             occasion=parsed.occasions[0] if parsed.occasions else None,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from agents.planner import Carried, plan, ruled_out_brands
+from agents.planner import Carried, plan
+from agents.slots import SlotReader
 from tools.search.engine import SearchEngine
 from tools.search.lexicon import Lexicon
 from tools.search.query import QueryParser
@@ -92,11 +93,21 @@ async def test_an_exclusion_carried_in_filters_holds(engine: SearchEngine) -> No
     assert response.results and not brands & {"Christian Dior", "Chanel"}
 
 
-def test_planner_carries_the_house_out_to_later_searches() -> None:
-    first = plan("recommend", {"language": "en"}, "woody scent please, no Dior", Carried())
+@pytest.fixture(scope="module")
+def reader(engine: SearchEngine) -> SlotReader:
+    return SlotReader(engine.parser)
+
+
+def slots_of(reader: SlotReader, text: str) -> dict[str, Any]:
+    return reader.read(text).to_dict()
+
+
+def test_planner_carries_the_house_out_to_later_searches(reader: SlotReader) -> None:
+    said = "woody scent please, no Dior"
+    first = plan("recommend", slots_of(reader, said), said, Carried())
     assert first[0].args["filters"]["exclude_brands"] == ["Christian Dior"]
-    carried = Carried(last_query="woody scent please, no Dior", last_filters=first[0].args["filters"])
-    later = plan("recommend", {"language": "en", "accords": ["floral"]}, "now something floral", carried)
+    carried = Carried(last_query=said, last_filters=first[0].args["filters"])
+    later = plan("recommend", slots_of(reader, "now something floral"), "now something floral", carried)
     assert "Christian Dior" in later[0].args["filters"]["exclude_brands"]
 
 
@@ -111,16 +122,14 @@ def test_planner_carries_the_house_out_to_later_searches() -> None:
     ],
 )
 @pytest.mark.parametrize("intent", ["recommend", "product_info", "smalltalk"])
-def test_ruling_a_house_out_after_a_list_refines_it(text: str, intent: str) -> None:
+def test_ruling_a_house_out_after_a_list_refines_it(reader: SlotReader, text: str, intent: str) -> None:
     carried = Carried(last_query="fresh citrus cologne for my boyfriend", shown_ids=["a", "b", "c"])
-    slots: dict[str, Any] = {"language": "en"}
-    (call,) = plan(intent, slots, text, carried)[:1]
+    (call,) = plan(intent, slots_of(reader, text), text, carried)[:1]
     assert call.name == "search_perfumes"
     assert call.args["query"].startswith("fresh citrus cologne")
     assert call.args["filters"]["exclude_brands"]
 
 
-def test_ruled_out_brands_reads_the_slot_and_the_text() -> None:
-    assert ruled_out_brands({"disliked_brands": ["Gucci"]}, "woody please") == ["Gucci"]
-    assert ruled_out_brands({}, "샤넬 말고 추천") == ["Chanel"]
-    assert ruled_out_brands({}, "샤넬 향수 추천") == []
+def test_the_slots_carry_the_houses_ruled_out(reader: SlotReader) -> None:
+    assert slots_of(reader, "샤넬 말고 추천")["disliked_brands"] == ["Chanel"]
+    assert slots_of(reader, "샤넬 향수 추천").get("disliked_brands") in (None, [])
