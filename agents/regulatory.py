@@ -59,10 +59,16 @@ _DILUTION_AFTER = re.compile(
     r"edp|edt|edc|parfum|extrait|eau de \w+|오\s*드\s*\S+|오드\s*\S+|퍼퓸|향수로)",
     re.IGNORECASE,
 )
+_AMOUNT_AFTER = re.compile(
+    r"^\s*(?:of|in) (?:the )?(?:finished |final )?(?:product|perfume|fragrance|formula|concentrate|oil|compound|blend)|"
+    r"^\s*(?:\S{0,3}\s*)?(?:완제품|완성품|제품)",
+    re.IGNORECASE,
+)
 _DILUTION_BEFORE = re.compile(
     r"(?:dilution|diluted (?:to|at)|concentrate (?:is |at |level (?:of |at )?)|concentration (?:of |at )?|"
-    r"부향률(?:은|이|는|을)?(?:\s*그대로)?|희석(?:률|해서|하면)?|\b(?:edp|edt|edc|parfum)|오드\s*퍼퓸|오드\s*뚜왈렛)"
-    r"\s*(?:of |at |to )?$",
+    r"부향률(?:은|이|는|을)?(?:\s*그대로)?|희석(?:률|해서|하면)?)\s*(?:of |at |to )?$|"
+    # "EDT 10%로요": a concentration's name right before the %, nothing between.
+    r"(?:\b(?:edp|edt|edc)|오드\s*퍼퓸|오드\s*뚜왈렛)\s*$",
     re.IGNORECASE,
 )
 # The amount is of the concentrate (the oil, the compound), not of the perfume.
@@ -97,7 +103,7 @@ _RULES_WORDS = re.compile(
 # Shopping for a perfume ("something earthy like vetiver, $110 max"): a material word there is a note.
 _SHOPPING = re.compile(
     r"(?<![a-z])(?:find|recommend|suggest|looking for|shopping|buy|gift|present)(?![a-z])|"
-    r"추천|찾아|찾고|골라|선물|살만한|사려고",
+    r"추천|찾아|찾고|골라|보여|선물|살만한|사려고",
     re.IGNORECASE,
 )
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
@@ -180,6 +186,8 @@ def read_question(text: str, slots: dict[str, Any], material_in_focus: str | Non
     asks_amount = bool(amounts) and ("?" in text or material_in_focus is not None)
     if not amounts and not _RULES_WORDS.search(text) and (slots.get("budget") or _SHOPPING.search(text)):
         return None  # "something dry and earthy, like vetiver, $110 max": a perfume, not a rules question
+    if not amounts and not _RULES_WORDS.search(text) and slots.get("disliked_notes"):
+        return None  # "베티버 같은 건 조금이라도 들어가면 안 돼요": a dislike, not a question of leave
     if not named and (amounts or asks_use or _RULES_WORDS.search(text)):
         heard = heard_material(text)  # "파네솔을 0.1% 넣으려고 하는데 IFRA에 걸리나요?"
         named = [heard] if heard else []
@@ -210,8 +218,11 @@ def _amounts(text: str) -> tuple[float | None, list[float]]:
     dilution, amounts = None, []
     for m in _PCT.finditer(text):
         value = float(m.group(1))
-        if dilution is None and (_DILUTION_AFTER.match(text[m.end() : m.end() + 20]) or
-                                 _DILUTION_BEFORE.search(text[max(0, m.start() - 30) : m.start()])):  # fmt: skip
+        after = text[m.end() : m.end() + 30]
+        if _AMOUNT_AFTER.match(after):  # "0.5% of the finished product": an amount, whatever came before
+            amounts.append(value)
+        elif dilution is None and (_DILUTION_AFTER.match(after) or
+                                   _DILUTION_BEFORE.search(text[max(0, m.start() - 30) : m.start()])):  # fmt: skip
             dilution = value
         else:
             amounts.append(value)

@@ -56,6 +56,7 @@ def test_ordinary_korean_words_are_no_material(text: str) -> None:
         "help me find him something dry and earthy, like vetiver, $110 max",
         "recommend me a perfume with lots of oakmoss under 100,000 won, max",
         "베티버 들어간 향수 추천해 주세요, 최대 15만원",
+        "흙냄새 나는 베티버 같은 건 조금이라도 들어가면 안 돼요. 깔끔한 우디 향으로 보여 주세요",
     ],
 )
 def test_shopping_with_a_material_note_is_no_rules_question(reader: SlotReader, text: str) -> None:
@@ -106,6 +107,7 @@ async def test_the_answers_name_the_material_and_its_verdict(runtime: Runtime) -
         ("My EDP is 20% concentrate. Coumarin is 4% of the concentrate", 20.0, [4.0]),
         ("is 5% coumarin OK in an EDP?", None, [5.0]),
         ("is 2% citral in the concentrate fine?", None, [2.0]),
+        ("Is methyl eugenol OK in an eau de parfum at 0.5% of the finished product?", None, [0.5]),
     ],
 )
 def test_a_dilution_the_customer_gives_is_told_from_the_amount(
