@@ -551,3 +551,16 @@ def test_liked_note_stays_narrow(parser: QueryParser) -> None:
 )
 def test_a_wish_for_a_quiet_perfume_is_a_sillage_ceiling(parser: QueryParser, text: str) -> None:
     assert parse(parser, text).sillage == ["intimate", "moderate"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "장미향 들어간 건 빼고 플로럴 향수 보여줘요. 장미는 할머니 화장품 냄새 같아서 ㅠ",
+        "no rose please, rose smells like my grandma's soap",
+        "without vanilla. vanilla is everywhere these days",
+    ],
+)
+def test_a_note_named_again_after_it_was_ruled_out_stays_out(parser: QueryParser, text: str) -> None:
+    parsed = parse(parser, text)
+    assert parsed.exclude_notes and not set(parsed.exclude_notes) & set(parsed.notes), parsed

@@ -1034,11 +1034,13 @@ class QueryParser:
                     _move(accord, parsed.accords, parsed.exclude_accords)
                 elif note and note.lower() in self.lexicon.accord_aliases.values():
                     _move(note.lower(), parsed.accords, parsed.exclude_accords)
+            elif note and note in parsed.exclude_notes:
+                pass  # named again after it was ruled out ("장미는 할머니 화장품 냄새 같아서"): still ruled out
             elif note and not _generic_note(note):
                 _move(note, parsed.exclude_notes, parsed.notes)
                 if accord:  # a twin: the engine accepts either, preferring both
                     _move(accord, parsed.exclude_accords, parsed.accords)
-            elif accord:
+            elif accord and accord not in parsed.exclude_accords:
                 _move(accord, parsed.exclude_accords, parsed.accords)
         for kind, value in kinds.items():
             if kind == "gender":
