@@ -484,6 +484,10 @@ def _condition(follow: FollowUp, text: str, slots: dict[str, Any]) -> FollowUp:
         follow.size_ml = float(size.group(1))
     if "longevity" in follow.aspects:
         follow.hours = hours_asked(text)
+        if follow.hours and follow.occasion == "night" and "occasion" in follow.aspects:
+            # "아침 9시부터 저녁 6시까지": the clock's evening is the end of the span, no evening out.
+            follow.aspects.remove("occasion")
+            follow.occasion = None
     if "notes" in follow.aspects:
         follow.layer = layer_asked(text)
     return follow

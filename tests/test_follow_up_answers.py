@@ -71,7 +71,7 @@ async def test_the_korean_answers_too(runtime: Runtime) -> None:
         runtime, "샤넬 코코 마드모아젤 어때요?", "아침 9시부터 저녁 6시까지 버틸까요?", "잔향은 어떤 향이에요?"
     )
     span, drydown = states[1]["reply"], states[2]["reply"]
-    assert "9시간" in span and "덧뿌리" in span, span
+    assert "9시간" in span and "덧뿌리" in span and "저녁 외출" not in span, span
     assert "잔향(베이스 노트)" in drydown and "패출리" in drydown and "베르가못" not in drydown, drydown
 
 
