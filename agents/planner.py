@@ -36,6 +36,12 @@ _SCOPE_HELD = re.compile(
     r"(?:그|같은)\s?(?:가격대|예산|조건|범위)",
     re.IGNORECASE,
 )
+# Asking for perfumes other than those just shown.
+_OTHER_ONES = re.compile(
+    r"\bothers\b|\bother ones?\b|\b(?:something|anything) else\b|\bdifferent ones?\b|\bmore options\b|"
+    r"다른\s*(?:거|걸|것|향수|제품|애)|또\s*(?:있|없)",
+    re.IGNORECASE,
+)
 _NEGATED = re.compile(r"\b(?:less|not|no|without|non)\s+\w+|(?:덜|안)\s*\S+|\S+\s*(?:없는|빼고|말고)")
 _RANKS = re.compile(r"(\d)\s*번|#\s*(\d)|\bnumber\s*(\d)|\bno\.?\s*(\d)\b", re.IGNORECASE)
 _CHEAPER = re.compile(r"cheap|afford|less expensive|costs? less|for less|저렴|(?<!비)싼|가성비", re.IGNORECASE)
@@ -342,6 +348,8 @@ def plan(
             leaned = [n for n in slots.get("more_notes") or [] if n == n.lower()]
             if leaned:
                 filters["accords"] = list(dict.fromkeys([*(filters.get("accords") or []), *leaned]))
+            if _OTHER_ONES.search(text) and carried.shown_ids:  # "not Versace either. others?": new ones
+                filters["exclude_ids"] = list(dict.fromkeys([*(filters.get("exclude_ids") or []), *carried.shown_ids]))
             budget = slots.get("budget") or {}
             if budget.get("relative") == "cheaper" and carried.shown_prices:
                 filters["price_max"] = min(carried.shown_prices) - 1

@@ -339,7 +339,13 @@ def _remembered(output: dict[str, Any], language: str) -> str:
     for kind, items in (("disliked_notes", disliked), ("liked_notes", liked)):
         if not items:
             continue
-        names = list(dict.fromkeys(_korean_term(k, n) if language == "ko" else n.lower() for k, n in items))
+        # "citrus", never "citrus notes, citrus": a family remembered as a note and as an accord is one word.
+        names = list(
+            dict.fromkeys(
+                _korean_term(k, n) if language == "ko" else re.sub(r"\s+notes?$", "", n, flags=re.IGNORECASE).lower()
+                for k, n in items
+            )
+        )
         template = "remembered_dislikes" if kind == "disliked_notes" else "remembered_likes"
         lines.append(_t(language, template, notes=", ".join(names), particle=_object_particle(names[-1])))
     return " ".join(lines)

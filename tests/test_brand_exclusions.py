@@ -133,3 +133,10 @@ def test_ruling_a_house_out_after_a_list_refines_it(reader: SlotReader, text: st
 def test_the_slots_carry_the_houses_ruled_out(reader: SlotReader) -> None:
     assert slots_of(reader, "샤넬 말고 추천")["disliked_brands"] == ["Chanel"]
     assert slots_of(reader, "샤넬 향수 추천").get("disliked_brands") in (None, [])
+
+
+@pytest.mark.parametrize("text", ["not Versace either. others?", "any other ones?", "다른 거 또 있어요?"])
+def test_asking_for_others_after_a_list_leaves_the_list_out(reader: SlotReader, text: str) -> None:
+    carried = Carried(last_query="woody scent for me", shown_ids=["a", "b", "c"])
+    (call,) = plan("recommend", slots_of(reader, text), text, carried)[:1]
+    assert call.name == "search_perfumes" and {"a", "b", "c"} <= set(call.args["filters"]["exclude_ids"])

@@ -95,3 +95,10 @@ async def test_swapping_a_restricted_material_changes_the_formula(runtime: Runti
     swap = "swap the oakmoss for something not restricted"
     first, second = await ask(runtime, "can you make me a chypre type formula with oakmoss? EDP", swap)
     assert first["formulas"] and second["intent"] == "compose" and second["formulas"], second["reply"]
+
+
+def test_a_family_remembered_as_a_note_and_an_accord_is_said_once() -> None:
+    from agents.replies import _remembered
+
+    output = {"remembered": {"disliked_notes": ["Citrus Notes"], "disliked_accords": ["citrus"]}}
+    assert _remembered(output, "en") == "I'll keep citrus out of what I suggest from now on."
