@@ -11,21 +11,18 @@ asking about its use stays a question about the material ("쿠마린이 뭐예�
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 from prompts import render
 from tools.perfumery.materials import load_materials
+from tools.perfumery.regulation import STARTER_ALLERGENS, load_allergens
 from tools.perfumery.usage import regulated_names
 from tools.search.lexicon import default_lexicon
 from tools.search.transliterate import Transliterator
-
-EU_ALLERGENS = Path(__file__).resolve().parent.parent / "tools" / "perfumery" / "data" / "eu_allergens.csv"
 
 # Asking whether (or how much) a material may be used.
 _ASKS_USE = re.compile(
@@ -117,8 +114,7 @@ MIN_HEARD_SYLLABLES = 3
 def _sounds_like() -> Transliterator:
     """Materials and regulated substances by how a Korean loanword of their name sounds: customers write
     파네솔 or 파르네솔, 시나밀 or 신나밀 알코올, and no list of spellings keeps up with them."""
-    with EU_ALLERGENS.open(encoding="utf-8", newline="") as handle:
-        allergens = [row["name"] for row in csv.DictReader(handle)]
+    allergens = [a.name for a in load_allergens(STARTER_ALLERGENS)]
     # The materials' own spelling first ("Cinnamyl Alcohol", not the allergen list's "Cinnamyl alcohol"),
     # each name once whatever its case, in a fixed order: the same word is heard the same way every run.
     names: dict[str, str] = {}

@@ -28,11 +28,13 @@ from tools.search.fit import (
     LONGEVITY,
     SILLAGE,
     accord_rarity,
+    accord_weights,
     character_fit,
     gender_fit,
     group_fit,
     lasts,
     likeness,
+    of_its_line,
     rank_of,
     season_fit,
 )
@@ -122,9 +124,7 @@ class Toolkit:
         is converted), in_stock; they always hold. Returns perfumes with why each matched, and `budget` when
         the budget was converted or could not be applied (a catalog without prices)."""
         top_k = max(1, min(int(top_k), 20))
-        if self._prices is None:
-            self._prices = CatalogPrices.of(self.engine)
-        filters, budget = apply_budget(filters or {}, self._prices)
+        filters, budget = self._in_catalog_prices(filters or {})
         response = await self.engine.search(query, top_k, "hybrid", filters or None)
         parsed = response.parsed
         return {
@@ -287,6 +287,13 @@ class Toolkit:
             return None
         return max(found, key=lambda p: tuple(score(p, a) for a in decisive)).id
 
+    def _in_catalog_prices(self, filters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """`filters` with a budget converted to the catalog's currency, and what was converted (or that the
+        catalog has no prices); the catalog's prices are read from the index once."""
+        if self._prices is None:
+            self._prices = CatalogPrices.of(self.engine)
+        return apply_budget(filters, self._prices)
+
     async def find_similar_perfumes(
         self,
         perfume_id: str,
@@ -316,7 +323,7 @@ class Toolkit:
         # Its character is its most telling accords (leading and rare: patchouli and rose of Coco Mademoiselle,
         # not the citrus half the catalog opens with), which a search prefers while enough perfumes have
         # them; its notes would each be a condition every result must meet. Likeness orders a wide pool.
-        weight = {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(reference.accords[:5])}
+        weight = accord_weights(reference, rarity, limit=5)
         telling = sorted(weight, key=lambda a: -weight[a])[:3]
         like = f"{', '.join(telling)}. {query.strip()}".strip()
         said = self.engine.parse(query)
@@ -324,9 +331,7 @@ class Toolkit:
         top_k = max(1, min(int(top_k), 20))
         if not said.has_constraints():
             # Nothing of its own asked for ("분위기 비슷한데 14만원 안쪽으로"): the catalog ranked by likeness.
-            if self._prices is None:
-                self._prices = CatalogPrices.of(self.engine)
-            converted, budget = apply_budget(filters, self._prices)
+            converted, budget = self._in_catalog_prices(filters)
             response = await asyncio.to_thread(
                 self.engine.alike, reference.id, top_k, converted or None, rarity, said.language
             )
@@ -341,12 +346,7 @@ class Toolkit:
             return out | ({"budget": budget} if budget else {})
         found = await self.search_perfumes(like, top_k * 8, filters)
         # Never the reference again, nor its own line under another name ("Bleu de Chanel Eau de Parfum").
-        line = compact(reference.name)
-        cards = [
-            c
-            for c in found["results"]
-            if c["id"] != reference.id and not (c["brand"] == reference.brand and compact(c["name"]).startswith(line))
-        ]
+        cards = [c for c in found["results"] if not of_its_line(reference, c["brand"], c["name"])]
         main = set(reference.accords[:2])
 
         def alike(card: dict[str, Any]) -> tuple[bool, bool, float]:

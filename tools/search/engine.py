@@ -32,6 +32,7 @@ from core.settings import Settings
 from tools.search.artifacts import digest, load_arrays, save_arrays, source_digest
 from tools.search.catalog import LONGEVITY_LABELS, SILLAGE_LABELS, Perfume, PerfumeRows
 from tools.search.embeddings import Embedder, QueryEmbeddingBatcher, embedder_for
+from tools.search.fit import accord_weights, of_its_line
 from tools.search.lexicon import Lexicon, default_lexicon
 from tools.search.query import ParsedQuery, QueryParser
 from tools.search.store import (
@@ -43,7 +44,7 @@ from tools.search.store import (
     open_vectorstore,
     save_embeddings,
 )
-from tools.search.text import compact, key
+from tools.search.text import key
 
 log = logging.getLogger(__name__)
 
@@ -386,8 +387,7 @@ class SearchEngine:
         if row is None:
             return SearchResponse([], parsed, "similarity", [], 0.0)
         reference = ix.perfumes[row]
-        rarity = rarity or {}
-        weights = {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(reference.accords[:6])}
+        weights = accord_weights(reference, rarity)
         total = sum(weights.values()) or 1.0
         shared = np.zeros(ix.size, dtype=np.float32)
         for accord, weight in weights.items():
@@ -398,10 +398,8 @@ class SearchEngine:
         mask = np.ones(ix.size, dtype=bool)
         for c in self._filter_constraints(filters):
             mask &= c.mask
-        mask[row] = False
-        line = compact(reference.name)
-        for other in ix.brands.get(reference.brand, np.zeros(0, dtype=np.int32)):
-            if compact(ix.perfumes[int(other)].name).startswith(line):
+        for other in ix.brands.get(reference.brand, np.zeros(0, dtype=np.int32)):  # the reference among them
+            if of_its_line(reference, reference.brand, ix.perfumes[int(other)].name):
                 mask[int(other)] = False
         rows = np.flatnonzero(mask)
         top = self._top(score[rows], 2 * top_k) if rows.size else np.zeros(0, dtype=np.int64)

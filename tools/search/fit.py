@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from tools.search.catalog import Perfume
 from tools.search.lexicon import Lexicon
+from tools.search.text import compact
 
 Verdict = Literal["good", "fair", "poor"]
 LONGEVITY = ["very weak", "weak", "moderate", "long lasting", "eternal"]
@@ -139,6 +140,19 @@ def accord_rarity(perfumes: Iterable[Perfume]) -> dict[str, float]:
     return {accord: math.log(total / n) for accord, n in counts.items() if n}
 
 
+def accord_weights(perfume: Perfume, rarity: Mapping[str, float] | None = None, limit: int = 6) -> dict[str, float]:
+    """How much each of a perfume's main accords tells of its character: its rarity in the catalog
+    (`accord_rarity`; 1 without it), falling gently with its rank (the catalog lists the strongest first)."""
+    rarity = rarity or {}
+    return {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(perfume.accords[:limit])}
+
+
+def of_its_line(reference: Perfume, brand: str, name: str) -> bool:
+    """Whether a perfume is the reference or its own line under another name ("Bleu de Chanel Eau de
+    Parfum" of Bleu de Chanel): never offered as one like it."""
+    return brand == reference.brand and compact(name).startswith(compact(reference.name))
+
+
 def likeness(reference: Perfume, other: Perfume, rarity: Mapping[str, float] | None = None) -> float:
     """How alike two perfumes are, from their own data (0 = nothing shared, 1 = the same main accords).
 
@@ -147,12 +161,7 @@ def likeness(reference: Perfume, other: Perfume, rarity: Mapping[str, float] | N
     and by its rarity in the catalog (citrus and fresh spicy are everywhere; patchouli and rose give a
     perfume its character), and the shared weight is counted against all of the reference's. Shared
     notes add a little."""
-    rarity = rarity or {}
-
-    def weights(perfume: Perfume) -> dict[str, float]:
-        return {a: rarity.get(a, 1.0) / (1 + 0.5 * i) for i, a in enumerate(perfume.accords[:6])}
-
-    mine, theirs = weights(reference), weights(other)
+    mine, theirs = accord_weights(reference, rarity), accord_weights(other, rarity)
     total = sum(mine.values())
     if not total:
         return 0.0
